@@ -1,0 +1,1 @@
+"""jibe-alerts: calm, grouped Slack digests from Python logging."""
