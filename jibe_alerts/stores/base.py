@@ -1,0 +1,82 @@
+"""The interface both window stores implement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from jibe_alerts.window_state import GroupDelta, GroupState, MessageState, Timers
+
+__all__ = ["OVERFLOW_PREFIX", "Due", "StoreLimits", "WindowStore"]
+
+#: Group keys of the catch-all group that takes records past ``max_open_groups``.
+OVERFLOW_PREFIX = "overflow:"
+OVERFLOW_TEMPLATE = "(other messages: more distinct groups than max_open_groups)"
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    """Bounds that keep a store's memory flat whatever the log stream does."""
+
+    max_open_groups: int = 5_000
+    max_entities: int = 50
+    max_samples: int = 3
+
+
+@dataclass
+class Due:
+    """What the flusher has to do now: groups to post per channel, messages to revisit."""
+
+    outbox: dict[str, list[GroupState]] = field(default_factory=dict)
+    messages: list[tuple[MessageState, list[GroupState]]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.outbox or self.messages)
+
+
+class WindowStore(Protocol):
+    """The digest window's state, shared by every handler (and process) that uses it."""
+
+    #: True when other processes share the window (Redis); False for the embedded store.
+    shared: bool
+
+    def add(self, deltas: Sequence[GroupDelta], *, now: float, timers: Timers) -> None:
+        """Merge ``deltas`` into the window, opening incidents and scheduling their digests."""
+
+    def acquire_lease(self, owner: str, *, ttl: float, now: float) -> bool:
+        """Take or renew the flush lease for ``owner``; return False if another holds it."""
+
+    def release_lease(self, owner: str) -> None:
+        """Give the flush lease up if ``owner`` holds it."""
+
+    def due(self, now: float, *, everything: bool = False) -> Due:
+        """Return the work due at ``now`` (``everything``: all of it, as at a final close)."""
+
+    def record_post(self, *, channel: str, ts: str, shown: Sequence[GroupState],
+                    overflow: Sequence[GroupState], now: float, next_due: float) -> MessageState:
+        """Remember that ``shown`` (+ ``overflow``) went out as message ``ts`` in ``channel``."""
+
+    def record_update(self, message: MessageState, *, shown: Sequence[GroupState],
+                      updated_at: float, next_due: float | None) -> None:
+        """Remember that ``message`` now shows ``shown`` (as of ``updated_at``); revisit it at
+        ``next_due`` (None: nothing left to watch)."""
+
+    def resolve(self, groups: Sequence[GroupState]) -> list[str]:
+        """Close the incidents of ``groups`` that had no record since they were read.
+
+        Returns the keys actually closed (a group that got a record meanwhile stays open).
+        """
+
+    def requeue(self, groups: Sequence[GroupState], *, due_at: float, failed: bool,
+                reminder: bool = False) -> None:
+        """Put ``groups`` (back) in their channel's outbox, due at ``due_at``."""
+
+    def drop(self, keys: Sequence[str]) -> None:
+        """Forget these groups (dead-lettered)."""
+
+    def drop_message(self, message_id: str) -> None:
+        """Forget a message record (its groups are resolved or moved)."""
+
+    def counters(self) -> dict[str, int]:
+        """Return store-side counters: open groups, messages, overflowed records…"""

@@ -1,0 +1,67 @@
+"""Deciding what a posted digest message needs now: update, escalate, remind, resolve.
+
+Pure functions of the state and the clock, shared by every store, so the window behaves the
+same in memory and in Redis (Alertmanager's ``group_interval``/``repeat_interval``, plus a
+``resolve_timeout`` of silence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from jibe_alerts.window_state import GroupState, MessageState, Timers
+
+__all__ = ["MessagePlan", "is_acked", "next_message_due", "plan_message"]
+
+
+@dataclass
+class MessagePlan:
+    """What to do with one posted message at one flush."""
+
+    resolve: list[GroupState] = field(default_factory=list)
+    escalated: list[GroupState] = field(default_factory=list)
+    remind: list[GroupState] = field(default_factory=list)
+    update: bool = False
+
+
+def is_acked(group: GroupState, now: float, ack_ttl: float) -> bool:
+    """True while an acknowledgement of ``group``'s incident is in force."""
+    return group.acked_at is not None and now - group.acked_at < ack_ttl
+
+
+def plan_message(message: MessageState, groups: Sequence[GroupState], *, now: float,
+                 timers: Timers, ack_ttl: float = 4 * 3600.0, force: bool = False) -> MessagePlan:
+    """Return what ``message`` needs at ``now``; ``force`` ignores ``group_interval``."""
+    plan = MessagePlan()
+    for group in groups:
+        if now - group.active_at >= timers.resolve_timeout:
+            plan.resolve.append(group)
+            continue
+        if group.level > group.posted_level:
+            plan.escalated.append(group)
+        posted_at = group.posted_at if group.posted_at is not None else message.posted_at
+        if not is_acked(group, now, ack_ttl) and now - posted_at >= timers.repeat_interval:
+            plan.remind.append(group)
+    changed = any(g.changed for g in groups)
+    interval_passed = now - message.updated_at >= timers.group_interval
+    plan.update = bool(plan.resolve or plan.escalated) or (changed and (force or interval_passed))
+    return plan
+
+
+def next_message_due(message: MessageState, groups: Sequence[GroupState], *, now: float,
+                     timers: Timers, ack_ttl: float = 4 * 3600.0) -> float | None:
+    """Return when ``message`` (showing ``groups``, still open) must be looked at again."""
+    if not groups:
+        return None
+    candidates = []
+    if any(g.changed for g in groups):
+        candidates.append(message.updated_at + timers.group_interval)
+    for group in groups:
+        candidates.append(group.active_at + timers.resolve_timeout)
+        posted_at = group.posted_at if group.posted_at is not None else message.posted_at
+        if group.acked_at is not None and is_acked(group, now, ack_ttl):
+            candidates.append(group.acked_at + ack_ttl)
+        else:
+            candidates.append(posted_at + timers.repeat_interval)
+    return max(now, min(candidates))
