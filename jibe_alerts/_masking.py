@@ -5,9 +5,13 @@ and one compiled alternation regex replaces every variable part by a ``<kind>`` 
 Everything here is a pure function of the input text: no randomness, no ``hash()``, no state
 beyond compiled regexes, so every process on every host computes the same template.
 
-Digits that are glued to letters or ``_`` belong to an identifier and are kept (``S3``, ``UTF8``,
-``ipv6``, ``x86_64``, ``sharedmedia123_logs``); a number after a ``-`` is a numeric suffix and is
-masked (``DoTask-02`` becomes ``DoTask-<num>``, and so ``UTF-8`` becomes ``UTF-<num>``).
+A value starts only after a space or an ASCII punctuation mark other than ``<`` and ``>`` (the
+*context* character, which the regex consumes so that ``re`` can skip letters and digits at C
+speed).  So digits glued to letters or ``_`` belong to an identifier and are kept (``S3``,
+``UTF8``, ``ipv6``, ``x86_64``, ``sharedmedia123_logs``), while a number after a ``-`` is a
+numeric suffix and is masked (``DoTask-02`` becomes ``DoTask-<num>``, so ``UTF-8`` becomes
+``UTF-<num>``).  Placeholders end in ``>``, which is no context character, so masking a template
+again changes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 #: Only this many leading characters of a message take part in its template.
 MAX_MESSAGE_CHARS: Final = 1000
@@ -40,153 +44,253 @@ class Parameterized:
     values: tuple[MaskedValue, ...]
 
 
+def _not_after(chars: str) -> str:
+    """Guard placed after an alternative's first character: the context char is not in *chars*."""
+    return f"(?<![{chars}].)"
+
+
+def _names_after_first(names: tuple[str, ...]) -> str:
+    """Match the rest of any of *names* once its first letter has been consumed.
+
+    Branches start with the (literal) second letter, which ``re`` rejects in one step.
+    """
+    by_prefix: dict[str, list[str]] = {}
+    for name in names:
+        by_prefix.setdefault(name[:2], []).append(name[2:])
+    branches = [
+        f"{prefix[1]}(?<={prefix})(?:{'|'.join(sorted(rests, key=len, reverse=True))})"
+        for prefix, rests in sorted(by_prefix.items())
+    ]
+    return "(?:" + "|".join(branches) + ")"
+
+
 # --- building blocks --------------------------------------------------------------------------
-_Q1 = r"'(?:[^'\\]|\\.)*+'"
-_Q2 = r'"(?:[^"\\]|\\.)*+"'
+_CTX = r"[ !-/:;=?@\[-^`{-~]"  # ASCII space and punctuation except < > _
+_Q1_REST = r"(?:[^'\\]|\\.)*+'"
+_Q2_REST = r'(?:[^"\\]|\\.)*+"'
+_Q1 = "'" + _Q1_REST
+_Q2 = '"' + _Q2_REST
 _HEX = "[0-9a-fA-F]"
-_MON = (
-    "(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    "|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-_DOW = "(?:Mon(?:day)?|Tue(?:s(?:day)?)?|Wed(?:nesday)?|Thu(?:rs(?:day)?)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?)"
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep",
+    "Sept", "Oct", "Nov", "Dec",
+)  # fmt: skip
+_DAYS = (
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+)  # fmt: skip
+_MON = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
+_MON_FIRST = "[" + "".join(sorted({m[0] for m in _MONTHS})) + "]"
+_DAY_FIRST = "[" + "".join(sorted({d[0] for d in _DAYS})) + "]"
 _CLOCK = r"[0-2]?[0-9]:[0-5][0-9](?::[0-6][0-9](?:[.,][0-9]{1,9})?)?"
 _TZ = r"(?: ?(?:Z|[+-][0-9]{2}:?[0-9]{2}|UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|JST)(?![\w+-]))?"
-_YMD = r"[0-9]{4}(?:-[01]?[0-9]-|/[01]?[0-9]/|\.[01]?[0-9]\.)[0-3]?[0-9]"
-_DMY = r"[0-3]?[0-9]/[0-3]?[0-9]/[0-9]{4}"  # day/month or month/day
+_TIME_END = r"(?![\w:])"
 # A path segment: no trailing dot (sentence punctuation), dots allowed inside and in front.
 _SEG = r"(?:\.\.?(?=/)|\.*+[\w@%+~=$-]++(?:\.++[\w@%+~=$-]++)*+)"
+_PATH_TAIL = r"(?::[0-9]++){0,2}(?:\?(?:[\w%+=&/~-]|\.(?=\w))*+)?"
 _SRC_EXT = "(?:py|pyx|java|go|js|mjs|ts|tsx|rb|c|h|cc|cpp|hpp|rs|php|kt|scala|cs|swift|sh|lua|pl)"
 _V6 = (
-    rf"(?=[0-9a-fA-F:]*[0-9])(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
-    rf"|(?=[0-9a-fA-F:]*[0-9])(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?::"
-    rf"(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?(?:\.[0-9]{{1,3}}){{0,3}}(?:%[\w.]+)?"
+    rf"(?=[0-9a-fA-F:]*[0-9])(?:(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
+    rf"|(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?::"
+    rf"(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?(?:\.[0-9]{{1,3}}){{0,3}}(?:%[\w.]+)?)"
 )
-_NUM_BODY = r"[0-9]++(?:\.[0-9]++)*+(?:[eE][-+]?[0-9]++)?(?:%|[kKMGTPE]i?[bB](?:ps)?|bytes|[bBkKMGT])?"
+_H4 = f"{_HEX}{{1,4}}"
+_V6_REST = (  # _V6 after its first character
+    rf"(?:(?<=[0-9])|(?=[0-9a-fA-F:]*[0-9]))"
+    rf"(?:(?<=:):(?:{_H4}(?::{_H4}){{0,6}})?|(?<=[0-9a-fA-F]){_HEX}{{0,3}}(?::{_H4}){{7}}"
+    rf"|(?<=[0-9a-fA-F]){_HEX}{{0,3}}(?::{_H4}){{0,6}}::(?:{_H4}(?::{_H4}){{0,6}})?)"
+    r"(?:\.[0-9]{1,3}){0,3}(?:%[\w.]+)?"
+)
+_LIST_ITEM = rf"(?:{_Q1}|{_Q2}|[^\s,()\[\]'\"]++)"
+_URL_CHAR = r"[^\s'\"<>()\[\]{}.,;:!?]"
+_NUM_TAIL = r"(?:\.[0-9]++)*+(?:[eE][-+]?[0-9]++)?(?:%|[kKMGTPE]i?[bB](?:ps)?|bytes|[bBkKMGT])?(?!\w)"
 _UNIT = r"(?:ms|us|µs|ns|mins?|secs?|hrs?|s|m|h|d|w)"
 _LONG_UNIT = (
     r"(?:ms|(?:milli|micro|nano)?seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?"
     r"|months?|years?)"
 )
 _DEC = r"[0-9]++(?:\.[0-9]++)?"
+_DIGIT_DATE = (
+    r"[0-9]{3}(?:-[01]?[0-9]-|/[01]?[0-9]/|\.[01]?[0-9]\.)[0-3]?[0-9]"  # 2020-07-01
+    r"|[0-9]?/[0-3]?[0-9]/[0-9]{4}"  # 07/28/2020, 28/07/2020
+)
 
-# (kind, characters that must all occur for it to match, pattern).  Order matters: at one
-# position the first alternative that matches wins.  Kind "" keeps the text (dict/JSON keys).
-_ALTERNATIVES: Final[tuple[tuple[str, str, str], ...]] = (
-    ("", "'", rf"(?:(?<=[{{,])|(?<=[{{,] )){_Q1}(?= ?:)"),
-    ("", '"', rf"(?:(?<=[{{,])|(?<=[{{,] )){_Q2}(?= ?:)"),
-    ("str", "'", rf"(?<![\w']){_Q1}(?![\w'])"),
-    ("str", '"', _Q2),
-    (
-        "list",
-        "[",
-        rf"\[(?=[^\[\],'\"]*+[,'\"])(?:[^\[\]'\"]++|{_Q1}|{_Q2}|\[[^\[\]]*+\])*+\]",
-    ),
-    (
-        "list",
-        "(",
-        rf"\( ?(?:(?:{_Q1}|{_Q2}|[^\s,()\[\]'\"]++) ?, ?)++(?:(?:{_Q1}|{_Q2}|[^\s,()\[\]'\"]++) ?)?\)"
-        rf"|\( ?(?:{_Q1}|{_Q2}) ?\)",
-    ),
-    ("ip", "[", rf"\[(?:{_V6})\](?::[0-9]{{1,5}})?(?![\w])"),
-    (
+class _Alt(NamedTuple):
+    """One kind of value: the class of its first character and the pattern for the rest.
+
+    *rest* runs with the first character already consumed, so ``_not_after`` guards look at the
+    context character.  *requires* lists substrings without which it cannot match: lines
+    without them get a regex without it.
+    """
+
+    kind: str
+    first: str
+    rest: str
+    requires: tuple[str, ...] = ()
+
+
+# Order matters: at one position the first alternative that matches wins.  Kind "" keeps the
+# text (dict and JSON keys are structure, not values).
+_ALTERNATIVES: Final = (
+    _Alt("", "'", rf"(?:(?<=[{{,].)|(?<=[{{,] .)){_Q1_REST}(?= ?:)"),
+    _Alt("", '"', rf"(?:(?<=[{{,].)|(?<=[{{,] .)){_Q2_REST}(?= ?:)"),
+    _Alt("str", "'", _not_after("'") + _Q1_REST + r"(?![\w'])"),
+    _Alt("str", '"', _Q2_REST),
+    _Alt("list", r"\[", rf"(?=[^\[\],'\"]*+[,'\"])(?:[^\[\]'\"]++|{_Q1}|{_Q2}|\[[^\[\]]*+\])*+\]"),
+    _Alt("list", r"\(", rf" ?(?:(?:{_LIST_ITEM} ?, ?)++(?:{_LIST_ITEM} ?)?|(?:{_Q1}|{_Q2}) ?)\)"),
+    _Alt("ip", r"\[", rf"{_V6}\](?::[0-9]{{1,5}})?(?!\w)"),
+    _Alt(
         "url",
-        "/",
-        r"(?<![\w.+-])[A-Za-z][A-Za-z0-9+.-]{0,20}://"
-        r"(?:[^\s'\"<>()\[\]{}.,;:!?]|[.,;:!?]++(?=[^\s'\"<>()\[\]{}.,;:!?]))*+",
+        "[A-Za-z]",
+        rf"{_not_after('.+-')}[A-Za-z0-9+.-]{{0,20}}://(?:{_URL_CHAR}|[.,;:!?]++(?={_URL_CHAR}))*+",
+        ("://",),
     ),
-    ("email", "@", r"(?<![\w.+-])[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)++(?![\w@])"),
-    (
+    _Alt(
+        "email",
+        r"\w",
+        rf"{_not_after('.+-')}[\w.+-]{{0,63}}+@[\w-]++(?:\.[\w-]++)++(?![\w@])",
+        ("@",),
+    ),
+    _Alt("path", "/", rf"{_not_after('./~-')}(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
+    _Alt("path", "[~.]", rf"{_not_after('./~-')}(?:(?<=\.)\.)?/(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
+    _Alt("path", "[A-Za-z]", r":\\(?:[^\\\s:*?\"<>|',;()\[\]]++\\?)++", ("\\",)),
+    _Alt("path", r"\\", r"(?<!\\.)\\(?:[^\\\s:*?\"<>|',;()\[\]]++\\?)++", ("\\",)),
+    _Alt(  # bucket/key: a digit, "_", "." or "-" somewhere, and a letter in the last segment
         "path",
-        "/",
-        rf"(?<![\w./\\~-])(?:~|\.\.?)?/(?:{_SEG}/?)++(?::[0-9]++){{0,2}}"
-        r"(?:\?(?:[\w%+=&/~-]|\.(?=\w))*+)?",
+        r"[\w@%+~=$-]",
+        rf"{_not_after('./@~-')}(?=[\w@%+~=$.-]*+/)(?:(?<=[0-9_-])|(?=[\w@%+~=$./-]*?[0-9_.-]))"
+        rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[\w@%+~=$.-]*?[^\W\d_]){_SEG}(?![\w/])",
+        ("/",),
     ),
-    ("path", "\\", r"(?<![\w\\])(?:[A-Za-z]:|\\)\\(?:[^\\\s:*?\"<>|',;()\[\]]++\\?)++"),
-    (
-        "path",
-        "/",
-        rf"(?<![\w./\\~@-])(?=[\w@%+~=$.-]++/)(?=[\w@%+~=$./-]*?[0-9_.-])(?:{_SEG}/)++"
-        rf"(?=[\w@%+~=$.-]*?[^\W\d_]){_SEG}(?![\w/])",
+    _Alt(
+        "arn", "a", rf"{_not_after(':-')}rn:[\w-]++:[\w-]++:[\w-]*+:[0-9]*+:[^\s'\",;()\[\]]++",
+        ("arn:",),
     ),
-    ("arn", ":", r"(?<![\w:-])arn:[\w-]++:[\w-]++:[\w-]*+:[0-9]*+:[^\s'\",;()\[\]]++"),
-    ("uuid", "-", rf"(?<![0-9A-Za-z]){_HEX}{{8}}-(?:{_HEX}{{4}}-){{3}}{_HEX}{{12}}(?![0-9A-Za-z])"),
-    (
+    _Alt("uuid", _HEX, rf"{_HEX}{{7}}-(?:{_HEX}{{4}}-){{3}}{_HEX}{{12}}(?![0-9A-Za-z])", ("-",)),
+    _Alt(
         "datetime",
-        "",
-        rf"(?<![\w.:-])(?:{_YMD}[T _]|{_DMY} |[0-3]?[0-9]/{_MON}/[0-9]{{4}}:)"
-        rf"{_CLOCK}{_TZ}(?![\w:])",
+        "[0-9]",
+        rf"{_not_after('.:-')}(?:(?:{_DIGIT_DATE})[T _]|[0-9]?/{_MON}/[0-9]{{4}}:"
+        rf"|[0-9]? {_MON} [0-9]{{4}} ){_CLOCK}{_TZ}{_TIME_END}",
+        (":",),
     ),
-    (
+    _Alt(
         "datetime",
-        "",
-        rf"(?<![\w.:-])(?:(?:{_DOW},? )?{_MON} [0-3]?[0-9] {_CLOCK}{_TZ}(?: [0-9]{{4}})?"
-        rf"|(?:{_DOW},? )?[0-3]?[0-9] {_MON} [0-9]{{4}} {_CLOCK}{_TZ})(?![\w:])",
+        _DAY_FIRST,
+        rf"{_names_after_first(_DAYS)},? (?:{_MON} [0-3]?[0-9] {_CLOCK}{_TZ}(?: [0-9]{{4}})?"
+        rf"|[0-3]?[0-9] {_MON} [0-9]{{4}} {_CLOCK}{_TZ}){_TIME_END}",
+        (":",),
     ),
-    (
+    _Alt(
+        "datetime",
+        _MON_FIRST,
+        rf"{_names_after_first(_MONTHS)} [0-3]?[0-9] {_CLOCK}{_TZ}(?: [0-9]{{4}})?{_TIME_END}",
+        (":",),
+    ),
+    _Alt(
         "date",
-        "",
-        rf"(?<![\w.:/-])(?:{_YMD}|{_DMY}|{_MON} [0-3]?[0-9], [0-9]{{4}}|[0-3]?[0-9] {_MON} [0-9]{{4}})"
-        r"(?![\w/-])",
+        "[0-9]",
+        rf"{_not_after('.:/-')}(?:{_DIGIT_DATE}|[0-9]? {_MON} [0-9]{{4}})(?![\w/-])",
     ),
-    ("time", ":", rf"(?<![\w.:])[0-2]?[0-9]:[0-5][0-9]:[0-6][0-9](?:[.,][0-9]{{1,9}})?{_TZ}(?![\w:])"),
-    (
+    _Alt("date", _MON_FIRST, rf"{_names_after_first(_MONTHS)} [0-3]?[0-9], [0-9]{{4}}(?!\w)"),
+    _Alt(
+        "time",
+        "[0-2]",
+        rf"{_not_after('.:')}[0-9]?:[0-5][0-9]:[0-6][0-9](?:[.,][0-9]{{1,9}})?{_TZ}{_TIME_END}",
+        (":",),
+    ),
+    _Alt(
         "ip",
-        ".",
-        r"(?<![\w.:])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?(?::[0-9]{1,5})?"
-        r"(?![\w])(?!\.[0-9])",
+        "[0-9]",
+        rf"{_not_after('.:')}[0-9]{{0,2}}(?:\.[0-9]{{1,3}}){{3}}(?:/[0-9]{{1,2}})?"
+        r"(?::[0-9]{1,5})?(?!\w)(?!\.[0-9])",
     ),
-    ("ip", ":", rf"(?<![\w.:])(?:{_V6})(?![\w:])"),
-    (
+    _Alt("ip", "[0-9a-fA-F:]", rf"{_not_after('.:')}{_V6_REST}(?![\w:])", (":",)),
+    _Alt(
         "host",
-        ":",
-        rf"(?<![\w.@/-])(?:localhost|(?:[a-z0-9][a-z0-9-]*+\.)++(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+)"
-        r":[0-9]{1,5}(?![\w.:])",
+        "[a-z0-9]",
+        rf"{_not_after('.@/-')}(?:(?<=l)ocalhost|[a-z0-9-]*+\.(?:[a-z0-9][a-z0-9-]*+\.)*+"
+        rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+):[0-9]{{1,5}}(?![\w.:])",
+        (":",),
     ),
-    ("hex", "", rf"(?<![\w])0[xX]{_HEX}++(?![\w])"),
-    (
+    _Alt("hex", "0", rf"[xX]{_HEX}++(?!\w)"),
+    _Alt(
         "hex",
-        "",
-        rf"(?<![0-9A-Za-z])(?=[0-9]*+[a-fA-F])(?=[a-fA-F]*+[0-9]){_HEX}{{8,}}+(?![0-9A-Za-z])",
+        _HEX,
+        rf"(?:(?<=[0-9])(?=[0-9]*+[a-fA-F])|(?<=[a-fA-F])(?=[a-fA-F]*+[0-9]))"
+        rf"{_HEX}{{7,}}+(?![0-9A-Za-z])",
     ),
-    (
+    _Alt(
         "duration",
-        "",
-        rf"(?<![\w.])(?:{_DEC}{_UNIT}(?:{_DEC}{_UNIT})*|{_DEC} {_LONG_UNIT})(?![\w])",
+        "[0-9]",
+        rf"{_not_after('.')}[0-9]*+(?:\.[0-9]++)?(?:{_UNIT}(?:{_DEC}{_UNIT})*+| {_LONG_UNIT})(?!\w)",
     ),
-    ("num", "", rf"(?:(?<![\w.)\]])[-+]|(?<![\w.])){_NUM_BODY}(?![\w])"),
+    _Alt("num", "[-+]", _not_after(r".)\]") + "[0-9]++" + _NUM_TAIL),
+    _Alt("num", "[0-9]", _not_after(".") + "[0-9]*+" + _NUM_TAIL),
 )
 
 # Lines without any of these characters have nothing to mask (every alternative needs one).
 _HAS_CANDIDATE = re.compile(r"[0-9'\"\[(/\\@]")
-_TRIGGERS: Final = "".join(sorted({c for _, req, _ in _ALTERNATIVES for c in req}))
-_TRIGGER_RE = re.compile("[" + re.escape(_TRIGGERS) + "]")
+# Substrings that decide which alternatives take part (one compiled regex per combination).
+_TRIGGERS: Final = ("://", "/", ":", "@", "\\", "arn:", "-")
+_PRINTABLE_ASCII: Final = tuple(chr(i) for i in range(0x21, 0x7F))
 
 
 @dataclass(frozen=True, slots=True)
 class _Masker:
-    """One compiled alternation for the alternatives whose trigger characters are present."""
+    """One compiled alternation, for lines that contain a given set of trigger substrings."""
 
     pattern: re.Pattern[str]
     kinds: tuple[str, ...]  # indexed by Match.lastindex
     replace: Callable[[re.Match[str]], str]
 
 
+def _buckets(alts: list[_Alt]) -> list[tuple[str, list[_Alt], bool]]:
+    """Partition first characters by the alternatives that can start with them.
+
+    Returns (character class, alternatives in order, whether each must re-check its own first
+    class).  Grouping lets ``re`` reject all alternatives of a bucket with one class test.
+    """
+    firsts = [re.compile(a.first) for a in alts]
+    by_members: dict[tuple[int, ...], list[str]] = {}
+    for char in _PRINTABLE_ASCII:
+        members = tuple(i for i, f in enumerate(firsts) if f.fullmatch(char))
+        if members:
+            by_members.setdefault(members, []).append(char)
+    buckets = [
+        ("[" + "".join(re.escape(c) for c in chars) + "]", [alts[i] for i in members], False)
+        for members, chars in by_members.items()
+    ]
+    non_ascii = [a for a, f in zip(alts, firsts, strict=True) if f.fullmatch("\u00e9")]
+    if non_ascii:  # non-ASCII letters: only \w-based alternatives, each checking its class
+        buckets.append((r"[^\x00-\x7f]", non_ascii, True))
+    return buckets
+
+
 @functools.cache
-def _masker_for(present: frozenset[str]) -> _Masker:
-    """Compile (once per set of trigger characters) the alternation that can match here."""
-    parts: list[str] = []
-    kinds: list[str] = [""]
-    for kind, required, pattern in _ALTERNATIVES:
-        if all(c in present for c in required):
+def _masker_for(present: tuple[bool, ...]) -> _Masker:
+    """Compile (once per combination of trigger substrings) the alternation that can match."""
+    missing = {t for t, p in zip(_TRIGGERS, present, strict=True) if not p}
+    alts = [a for a in _ALTERNATIVES if missing.isdisjoint(a.requires)]
+    kinds = [""]
+    groups = []
+    for char_class, members, recheck in _buckets(alts):
+        branches = []
+        for alt in members:
+            check = f"(?<={alt.first})" if recheck else ""
             # The empty group at the end marks the alternative: Match.lastindex names it.
-            parts.append(f"(?:{pattern})()")
-            kinds.append(kind)
-    compiled = re.compile("|".join(parts), re.DOTALL)
-    assert compiled.groups == len(parts), "alternatives must not capture"
+            branches.append(f"{check}{alt.rest}()")
+            kinds.append(alt.kind)
+        groups.append(f"{char_class}(?:{'|'.join(branches)})")
+    compiled = re.compile(f"{_CTX}(?:{'|'.join(groups)})", re.DOTALL)
+    assert compiled.groups == len(kinds) - 1, "alternatives must not capture"
     placeholders = tuple(f"<{k}>" if k else "" for k in kinds)
 
     def replace(match: re.Match[str]) -> str:
-        return placeholders[match.lastindex or 0] or match[0]
+        text = match[0]
+        placeholder = placeholders[match.lastindex or 0]
+        return text[0] + placeholder if placeholder else text
 
     return _Masker(compiled, tuple(kinds), replace)
 
@@ -196,7 +300,7 @@ def _prepare(text: str) -> tuple[str, _Masker | None]:
     text = " ".join(text[:MAX_MESSAGE_CHARS].split())
     if _HAS_CANDIDATE.search(text) is None:
         return text, None
-    return text, _masker_for(frozenset(_TRIGGER_RE.findall(text)))
+    return text, _masker_for(tuple(t in text for t in _TRIGGERS))
 
 
 def _cap(template: str) -> str:
@@ -211,7 +315,8 @@ def template_uncached(text: str) -> str:
     text, masker = _prepare(text)
     if masker is None:
         return _cap(text)
-    return _cap(masker.pattern.sub(masker.replace, text))
+    # The leading space is the context character for a value at the very start.
+    return _cap(masker.pattern.sub(masker.replace, " " + text)[1:])
 
 
 def parameterize_uncached(text: str) -> Parameterized:
@@ -219,22 +324,24 @@ def parameterize_uncached(text: str) -> Parameterized:
     text, masker = _prepare(text)
     if masker is None:
         return Parameterized(_cap(text), ())
+    text = " " + text
     pieces: list[str] = []
     values: list[MaskedValue] = []
     ends: list[int] = []  # where each value's placeholder ends in the template
     kinds = masker.kinds
-    size = end = 0
+    size = -1  # the leading space is not part of the template
+    end = 0
     for match in masker.pattern.finditer(text):
         kind = kinds[match.lastindex or 0]
         if not kind:
             continue
-        literal = text[end : match.start()]
+        literal = text[end : match.start() + 1]
         size += len(literal) + len(kind) + 2
         pieces += (literal, "<", kind, ">")
-        values.append(MaskedValue(kind, match[0]))
+        values.append(MaskedValue(kind, match[0][1:]))
         ends.append(size)
         end = match.end()
     pieces.append(text[end:])
-    template = _cap("".join(pieces))
+    template = _cap("".join(pieces)[1:])
     kept = tuple(v for v, e in zip(values, ends, strict=True) if e <= len(template))
     return Parameterized(template, kept)

@@ -25,6 +25,12 @@ from jibe_alerts.secrets import redact
 
 __all__ = ["QueueingHandler"]
 
+
+def _holds_logging_lock() -> bool:
+    """True when this thread holds logging's module lock (inside dictConfig)."""
+    is_owned = getattr(logging._lock, "_is_owned", None)  # type: ignore[attr-defined]
+    return bool(is_owned()) if callable(is_owned) else False
+
 T = TypeVar("T")
 
 
@@ -58,6 +64,10 @@ class QueueingHandler(logging.Handler, Generic[T]):
         }
         self._taken = 0
         self._successor: QueueingHandler[T] | None = None
+        self._adopted: list[QueueingHandler[T]] = []
+        self._handoff_lock = threading.Lock()
+        self._parked_done = False
+        self._accounted = False
         self._state = "open"
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -111,6 +121,15 @@ class QueueingHandler(logging.Handler, Generic[T]):
     def park_work(self) -> None:
         """Save what must survive a reload before the worker stops (worker thread)."""
 
+    def leftovers(self) -> list[T]:
+        """Remove and return items the worker had taken but not delivered (for a successor)."""
+        return []
+
+    def receive(self, items: list[T]) -> None:
+        """Put ``items`` from a predecessor at the front of the queue."""
+        self._queue.extendleft(reversed(items))
+        self._taken -= len(items)
+
     def take_items(self) -> list[T]:
         """Remove and return everything queued now."""
         items: list[T] = []
@@ -123,20 +142,37 @@ class QueueingHandler(logging.Handler, Generic[T]):
         self._taken += len(items)
         return items
 
+    def _absorb_adopted(self) -> None:
+        """Move records that reached a predecessor's queue after the swap into ours."""
+        for previous in self._adopted:
+            late = previous.take_items()
+            if late:
+                previous._taken -= len(late)
+                self._queue.extendleft(reversed(late))
+
     def _run(self) -> None:
         mark_internal_thread()
         while not self._stopping.is_set():
             self._wake.wait(self.tick)
             self._wake.clear()
             waiters, self._flush_waiters = self._flush_waiters, []
+            self._absorb_adopted()
             self._guarded(self.work)
             for waiter in waiters:
                 waiter.set()
+        self._finish_run()
+
+    def _finish_run(self) -> None:
         deadline = self._final_deadline
         if deadline is None:
             self._guarded(self.park_work)
+            with self._handoff_lock:
+                self._parked_done = True
+                if self._successor is not None:
+                    self._successor.receive(self.leftovers())
         else:
             self._guarded(lambda: self.finish_work(deadline))
+            self._account_leftovers()
         for waiter in self._flush_waiters:
             waiter.set()
 
@@ -148,6 +184,11 @@ class QueueingHandler(logging.Handler, Generic[T]):
             self.report(f"internal error: {type(exc).__name__}: {exc}")
 
     # -- lifecycle ----------------------------------------------------------------------------
+    #
+    # dictConfig() closes handlers while holding logging's module lock, and the worker may need
+    # that lock (any library logging on it can). So close() never *waits* for the worker while
+    # that lock is held: it hands the final delivery to the worker and returns. Outside the
+    # lock (logging.shutdown at exit, a plain close()), it waits up to close_timeout.
 
     def set_name(self, name: str) -> None:
         """Name the handler; during a reload, adopt the parked handler of the same name."""
@@ -155,9 +196,14 @@ class QueueingHandler(logging.Handler, Generic[T]):
         if name:
             _handover.adopt(self.kind, name, self)
 
+    # logging.Handler.name is a property bound to the base class's set_name; rebind it so
+    # dictConfig's ``handler.name = name`` reaches the override above.
+    name = property(logging.Handler.get_name, set_name)
+
     def flush(self) -> None:
         """Wait (at most ``close_timeout``) until the worker has taken what is queued now."""
-        if not self._worker.is_alive() or threading.current_thread() is self._worker:
+        if (not self._worker.is_alive() or threading.current_thread() is self._worker
+                or _holds_logging_lock()):
             return
         done = threading.Event()
         self._flush_waiters.append(done)
@@ -177,43 +223,60 @@ class QueueingHandler(logging.Handler, Generic[T]):
 
     def _park(self) -> None:
         self._state = "parked"
-        self._stop_worker(deadline=None)
+        self._stopping.set()
+        self._wake.set()
         _handover.park(self.kind, self.name or "", self)
 
     def finish(self) -> None:
         """Deliver everything pending within ``close_timeout`` and stop for good."""
         if self._state == "closed":
             return
-        deadline = self.clock() + self.close_timeout
+        parked = self._state == "parked"
         self._state = "closed"
-        if self._worker.is_alive():
-            self._stop_worker(deadline=deadline)
-        else:
-            self._guarded(lambda: self.finish_work(deadline))
+        deadline = self.clock() + self.close_timeout
+        if not parked:
+            self._final_deadline = deadline
+            self._stopping.set()
+            self._wake.set()
+            if not _holds_logging_lock():
+                self._worker.join(self.close_timeout + 0.5)
+                if self._worker.is_alive():  # stuck in a Slack call past the deadline
+                    self._account_leftovers()
+            return
+        # A parked handler nobody adopted: its worker has stopped (or is stopping).
+        self._worker.join(max(0.0, deadline - self.clock()) + 0.5)
+        self._guarded(lambda: self.finish_work(deadline))
+        self._account_leftovers()
+
+    def _account_leftovers(self) -> None:
+        with self._handoff_lock:
+            if self._accounted:
+                return
+            self._accounted = True
         left = len(self._queue) + self.pending_count()
         if left:
             self._count("undelivered_at_close", left)
             self.report(f"{left} record(s) could not be delivered before the close deadline")
 
-    def _stop_worker(self, *, deadline: float | None) -> None:
-        self._final_deadline = deadline
-        self._stopping.set()
-        self._wake.set()
-        budget = self.close_timeout if deadline is None else max(0.0, deadline - self.clock())
-        self._worker.join(budget + 0.5)
-
     def take_over(self, previous: _handover.Successor) -> None:
         """Adopt the queue (and counters) of ``previous``, a handler parked by a reload."""
         if not isinstance(previous, QueueingHandler):
             return
-        items = previous.take_items()
-        self._queue.extendleft(reversed(items))
+        with previous._handoff_lock:
+            previous._successor = self
+            previous._state = "closed"
+            if previous._parked_done:
+                self.receive(previous.leftovers())
+        # Records that reach the old queue after this (a racing emit) are swept up by
+        # take_items() for a while.
+        self._adopted = [*self._adopted[-4:], previous]
+        self._absorb_adopted()
         with self._counter_lock:
             for key, value in previous.counts().items():
-                self._counts[key] = self._counts.get(key, 0) + value
-            self._taken += previous._taken - len(items)
-        previous._successor = self
-        previous._state = "closed"
+                if key not in ("records_in", "queued"):
+                    self._counts[key] = self._counts.get(key, 0) + value
+            self._taken += previous._taken
+        self._wake.set()
 
     def pending_count(self) -> int:
         """Return how many records the subclass still holds undelivered (beyond the queue)."""

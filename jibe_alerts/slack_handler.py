@@ -38,7 +38,8 @@ class SlackLogHandler(QueueingHandler[RecordItem]):
     ``:heavy_exclamation_mark:`` when neither), ``fail_silent`` (default False: Slack errors
     are reported on stderr through ``handleError``; True: only counted), ``base_url``
     (default ``$JIBE_SLACK_BASE_URL`` or Slack's), ``timeout`` per HTTP call, ``queue_size``,
-    ``close_timeout``, ``max_attempts`` and ``batch_size``.
+    ``close_timeout``, ``max_attempts``, ``batch_size`` (records per message, up to 10) and
+    ``post_interval`` (seconds between two posts to the channel; Slack allows about 1).
     """
 
     kind: ClassVar[str] = "slack-log"
@@ -59,6 +60,7 @@ class SlackLogHandler(QueueingHandler[RecordItem]):
         close_timeout: float = 5.0,
         max_attempts: int = 5,
         batch_size: int = 10,
+        post_interval: float = 1.0,
         client: WebClient | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -72,7 +74,7 @@ class SlackLogHandler(QueueingHandler[RecordItem]):
         self.batch_size = batch_size
         self.delivery = SlackDelivery(
             client or build_client(self.options.api_key, base_url=base_url, timeout=timeout),
-            max_attempts=max_attempts, clock=clock, sleep=sleep,
+            max_attempts=max_attempts, min_post_interval=post_interval, clock=clock, sleep=sleep,
         )
         self._held: list[RecordItem] = []
         self._held_rounds = 0
@@ -140,6 +142,8 @@ class SlackLogHandler(QueueingHandler[RecordItem]):
         while True:
             if deadline is not None and self.clock() >= deadline:
                 return
+            if deadline is None and self._stopping.is_set():
+                return  # parked by a reload: the successor takes the rest of the queue
             batch = self._held or self._next_batch()
             if not batch:
                 return
@@ -205,10 +209,10 @@ class SlackLogHandler(QueueingHandler[RecordItem]):
         else:
             super().handleError(record)
 
-    def take_items(self) -> list[RecordItem]:
-        """Remove and return the held batch and everything queued (for a successor)."""
+    def leftovers(self) -> list[RecordItem]:
+        """Give a batch Slack has not taken yet to a successor (config reload)."""
         held, self._held, self._held_rounds = self._held, [], 0
-        return held + super().take_items()
+        return held
 
     def take_over(self, previous: Successor) -> None:
         """Adopt a parked handler's records and carry its counters on."""
