@@ -3,11 +3,13 @@
 Public API:
 
 * :class:`SlackLogHandler` — the per-record Slack handler (the original Jibe handler, done right);
+* :class:`SlackDigestHandler` — groups records in a window and posts updating digests;
 * :func:`configure` — apply a JSON dictConfig file and re-apply it when it changes;
 * :class:`ConfigError` — what :func:`configure` and ``jibe-alerts check`` report.
 """
 
 from jibe_alerts.config_errors import ConfigError, ConfigProblem
+from jibe_alerts.digest_handler import SlackDigestHandler
 from jibe_alerts.reload import ConfigWatcher, apply_config, configure
 from jibe_alerts.slack_handler import SlackLogHandler
 
@@ -15,6 +17,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "ConfigWatcher",
+    "SlackDigestHandler",
     "SlackLogHandler",
     "apply_config",
     "configure",

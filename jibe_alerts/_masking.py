@@ -66,7 +66,7 @@ def _names_after_first(names: tuple[str, ...]) -> str:
 
 # --- building blocks --------------------------------------------------------------------------
 _CTX = r"[ !-/:;=?@\[-^`{-~]"  # ASCII space and punctuation except < > _
-_Q1_REST = r"(?:[^'\\]|\\.)*+'"
+_Q1_REST = r"(?:[^'\\]|\\.|'(?=[\w<]))*+'"  # an apostrophe inside a word does not close it
 _Q2_REST = r'(?:[^"\\]|\\.)*+"'
 _Q1 = "'" + _Q1_REST
 _Q2 = '"' + _Q2_REST
@@ -84,27 +84,32 @@ _MON = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
 _MON_FIRST = "[" + "".join(sorted({m[0] for m in _MONTHS})) + "]"
 _DAY_FIRST = "[" + "".join(sorted({d[0] for d in _DAYS})) + "]"
 _CLOCK = r"[0-2]?[0-9]:[0-5][0-9](?::[0-6][0-9](?:[.,][0-9]{1,9})?)?"
-_TZ = r"(?: ?(?:Z|[+-][0-9]{2}:?[0-9]{2}|UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|JST)(?![\w+-]))?"
-_TIME_END = r"(?![\w:])"
+_TZ = r"(?: ?(?:Z|[+-][0-9]{2}:?[0-9]{2}|UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|JST)(?![<\w+-]))?"
+_TIME_END = r"(?![<\w:])"
 # A path segment: no trailing dot (sentence punctuation), dots allowed inside and in front.
 _SEG = r"(?:\.\.?(?=/)|\.*+[\w@%+~=$-]++(?:\.++[\w@%+~=$-]++)*+)"
 _PATH_TAIL = r"(?::[0-9]++){0,2}(?:\?(?:[\w%+=&/~-]|\.(?=\w))*+)?"
 _SRC_EXT = "(?:py|pyx|java|go|js|mjs|ts|tsx|rb|c|h|cc|cpp|hpp|rs|php|kt|scala|cs|swift|sh|lua|pl)"
 _V6 = (
-    rf"(?=[0-9a-fA-F:]*[0-9])(?:(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
+    rf"(?=[a-fA-F:]*+[0-9])(?:(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
     rf"|(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?::"
     rf"(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?(?:\.[0-9]{{1,3}}){{0,3}}(?:%[\w.]+)?)"
 )
 _H4 = f"{_HEX}{{1,4}}"
-_V6_REST = (  # _V6 after its first character
-    rf"(?:(?<=[0-9])|(?=[0-9a-fA-F:]*[0-9]))"
-    rf"(?:(?<=:):(?:{_H4}(?::{_H4}){{0,6}})?|(?<=[0-9a-fA-F]){_HEX}{{0,3}}(?::{_H4}){{7}}"
-    rf"|(?<=[0-9a-fA-F]){_HEX}{{0,3}}(?::{_H4}){{0,6}}::(?:{_H4}(?::{_H4}){{0,6}})?)"
-    r"(?:\.[0-9]{1,3}){0,3}(?:%[\w.]+)?"
+_V6_TAIL = r"(?:\.[0-9]{1,3}){0,3}(?:%[\w.]+)?(?![<\w:])"
+# IPv6 after its first character: all eight groups, or "::" with at least one digit around it.
+_V6_FULL_REST = rf"{_HEX}{{0,3}}(?::{_H4}){{7}}{_V6_TAIL}"
+_V6_SHORT_REST = (
+    rf"(?:(?<=[0-9])|(?=[a-fA-F:]*+[0-9]))"
+    rf"(?:(?<=:):|{_HEX}{{0,3}}(?::{_H4}){{0,6}}::)(?:{_H4}(?::{_H4}){{0,6}})?{_V6_TAIL}"
 )
-_LIST_ITEM = rf"(?:{_Q1}|{_Q2}|[^\s,()\[\]'\"]++)"
-_URL_CHAR = r"[^\s'\"<>()\[\]{}.,;:!?]"
-_NUM_TAIL = r"(?:\.[0-9]++)*+(?:[eE][-+]?[0-9]++)?(?:%|[kKMGTPE]i?[bB](?:ps)?|bytes|[bBkKMGT])?(?!\w)"
+_WIN_SEG = r"[^\\\s:*?\"<>|',;()\[\]]++"
+_WIN_SEGS = rf"\\{_WIN_SEG}(?:\\{_WIN_SEG})*+"  # never ends with a backslash
+_LIST_ITEM = rf"(?:{_Q1}|{_Q2}|[^\s,()\[\]'\"<>]++)"
+_URL_CHAR = r"[^\s'\"<>()\[\]{}.,;:!?\\]"
+_NUM_TAIL = (
+    r"(?:\.[0-9]++)*+(?:[eE][-+]?[0-9]++)?(?:%|[kKMGTPE]i?[bB](?:ps)?|bytes|[bBkKMGT])?(?![\w<])"
+)
 _UNIT = r"(?:ms|us|µs|ns|mins?|secs?|hrs?|s|m|h|d|w)"
 _LONG_UNIT = (
     r"(?:ms|(?:milli|micro|nano)?seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?"
@@ -115,6 +120,7 @@ _DIGIT_DATE = (
     r"[0-9]{3}(?:-[01]?[0-9]-|/[01]?[0-9]/|\.[01]?[0-9]\.)[0-3]?[0-9]"  # 2020-07-01
     r"|[0-9]?/[0-3]?[0-9]/[0-9]{4}"  # 07/28/2020, 28/07/2020
 )
+
 
 class _Alt(NamedTuple):
     """One kind of value: the class of its first character and the pattern for the rest.
@@ -135,11 +141,15 @@ class _Alt(NamedTuple):
 _ALTERNATIVES: Final = (
     _Alt("", "'", rf"(?:(?<=[{{,].)|(?<=[{{,] .)){_Q1_REST}(?= ?:)"),
     _Alt("", '"', rf"(?:(?<=[{{,].)|(?<=[{{,] .)){_Q2_REST}(?= ?:)"),
-    _Alt("str", "'", _not_after("'") + _Q1_REST + r"(?![\w'])"),
+    _Alt("str", "'", _not_after("'") + _Q1_REST + r"(?![\w<])"),
     _Alt("str", '"', _Q2_REST),
-    _Alt("list", r"\[", rf"(?=[^\[\],'\"]*+[,'\"])(?:[^\[\]'\"]++|{_Q1}|{_Q2}|\[[^\[\]]*+\])*+\]"),
+    _Alt(  # no placeholders inside: a list that was not one stays not one
+        "list",
+        r"\[",
+        rf"(?=[^\[\],'\"]*+[,'\"])(?:[^\[\]'\"<>]++|{_Q1}|{_Q2}|\[[^\[\]<>]*+\])*+\]",
+    ),
     _Alt("list", r"\(", rf" ?(?:(?:{_LIST_ITEM} ?, ?)++(?:{_LIST_ITEM} ?)?|(?:{_Q1}|{_Q2}) ?)\)"),
-    _Alt("ip", r"\[", rf"{_V6}\](?::[0-9]{{1,5}})?(?!\w)"),
+    _Alt("ip", r"\[", rf"{_V6}\](?::[0-9]{{1,5}})?(?![\w<])"),
     _Alt(
         "url",
         "[A-Za-z]",
@@ -149,25 +159,31 @@ _ALTERNATIVES: Final = (
     _Alt(
         "email",
         r"\w",
-        rf"{_not_after('.+-')}[\w.+-]{{0,63}}+@[\w-]++(?:\.[\w-]++)++(?![\w@])",
+        rf"{_not_after('.+-')}[\w.+-]{{0,63}}+@[\w-]++(?:\.[\w-]++)++(?![<\w@])",
         ("@",),
     ),
     _Alt("path", "/", rf"{_not_after('./~-')}(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
     _Alt("path", "[~.]", rf"{_not_after('./~-')}(?:(?<=\.)\.)?/(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
-    _Alt("path", "[A-Za-z]", r":\\(?:[^\\\s:*?\"<>|',;()\[\]]++\\?)++", ("\\",)),
-    _Alt("path", r"\\", r"(?<!\\.)\\(?:[^\\\s:*?\"<>|',;()\[\]]++\\?)++", ("\\",)),
+    _Alt("path", "[A-Za-z]", f":{_WIN_SEGS}", ("\\",)),
+    _Alt("path", r"\\", rf"(?<!\\.){_WIN_SEGS}", ("\\",)),
     _Alt(  # bucket/key: a digit, "_", "." or "-" somewhere, and a letter in the last segment
         "path",
         r"[\w@%+~=$-]",
         rf"{_not_after('./@~-')}(?=[\w@%+~=$.-]*+/)(?:(?<=[0-9_-])|(?=[\w@%+~=$./-]*?[0-9_.-]))"
-        rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[\w@%+~=$.-]*?[^\W\d_]){_SEG}(?![\w/])",
+        rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[\w@%+~=$.-]*?[^\W\d_]){_SEG}(?![<\w/])",
         ("/",),
     ),
     _Alt(
-        "arn", "a", rf"{_not_after(':-')}rn:[\w-]++:[\w-]++:[\w-]*+:[0-9]*+:[^\s'\",;()\[\]]++",
-        ("arn:",),
+        "arn",
+        "a",
+        rf"{_not_after(':-')}rn:[\w-]++:[\w-]++:[\w-]*+:[0-9]*+:[^\s'\",;()\[\]<>]++",
+        (":",),
     ),
-    _Alt("uuid", _HEX, rf"{_HEX}{{7}}-(?:{_HEX}{{4}}-){{3}}{_HEX}{{12}}(?![0-9A-Za-z])", ("-",)),
+    _Alt(
+        "uuid",
+        _HEX,
+        rf"{_not_after('.')}{_HEX}{{7}}-(?:{_HEX}{{4}}-){{3}}{_HEX}{{12}}(?![0-9A-Za-z<])",
+    ),
     _Alt(
         "datetime",
         "[0-9]",
@@ -191,9 +207,9 @@ _ALTERNATIVES: Final = (
     _Alt(
         "date",
         "[0-9]",
-        rf"{_not_after('.:/-')}(?:{_DIGIT_DATE}|[0-9]? {_MON} [0-9]{{4}})(?![\w/-])",
+        rf"{_not_after('.:/-')}(?:{_DIGIT_DATE}|[0-9]? {_MON} [0-9]{{4}})(?![<\w/-])",
     ),
-    _Alt("date", _MON_FIRST, rf"{_names_after_first(_MONTHS)} [0-3]?[0-9], [0-9]{{4}}(?!\w)"),
+    _Alt("date", _MON_FIRST, rf"{_names_after_first(_MONTHS)} [0-3]?[0-9], [0-9]{{4}}(?![\w<])"),
     _Alt(
         "time",
         "[0-2]",
@@ -204,36 +220,39 @@ _ALTERNATIVES: Final = (
         "ip",
         "[0-9]",
         rf"{_not_after('.:')}[0-9]{{0,2}}(?:\.[0-9]{{1,3}}){{3}}(?:/[0-9]{{1,2}})?"
-        r"(?::[0-9]{1,5})?(?!\w)(?!\.[0-9])",
+        r"(?::[0-9]{1,5})?(?![\w<])(?!\.[0-9])",
     ),
-    _Alt("ip", "[0-9a-fA-F:]", rf"{_not_after('.:')}{_V6_REST}(?![\w:])", (":",)),
+    _Alt("ip", _HEX, _not_after(".:") + _V6_FULL_REST, (":",)),
+    _Alt("ip", "[0-9a-fA-F:]", _not_after(".:") + _V6_SHORT_REST, (":",)),
     _Alt(
         "host",
         "[a-z0-9]",
         rf"{_not_after('.@/-')}(?:(?<=l)ocalhost|[a-z0-9-]*+\.(?:[a-z0-9][a-z0-9-]*+\.)*+"
-        rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+):[0-9]{{1,5}}(?![\w.:])",
-        (":",),
+        rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+):[0-9]{{1,5}}(?![<\w.:])",
+        (":", "."),
     ),
-    _Alt("hex", "0", rf"[xX]{_HEX}++(?!\w)"),
+    _Alt("hex", "0", rf"{_not_after('.')}[xX]{_HEX}++(?![\w<])"),
     _Alt(
         "hex",
         _HEX,
-        rf"(?:(?<=[0-9])(?=[0-9]*+[a-fA-F])|(?<=[a-fA-F])(?=[a-fA-F]*+[0-9]))"
-        rf"{_HEX}{{7,}}+(?![0-9A-Za-z])",
+        rf"{_not_after('.')}(?:(?<=[0-9])(?=[0-9]*+[a-fA-F])|(?<=[a-fA-F])(?=[a-fA-F]*+[0-9]))"
+        rf"{_HEX}{{7,}}+(?![0-9A-Za-z<])",
     ),
     _Alt(
         "duration",
         "[0-9]",
-        rf"{_not_after('.')}[0-9]*+(?:\.[0-9]++)?(?:{_UNIT}(?:{_DEC}{_UNIT})*+| {_LONG_UNIT})(?!\w)",
+        rf"{_not_after('.')}[0-9]*+(?:\.[0-9]++)?"
+        rf"(?:{_UNIT}(?:{_DEC}{_UNIT})*+| {_LONG_UNIT})(?![\w<])",
     ),
     _Alt("num", "[-+]", _not_after(r".)\]") + "[0-9]++" + _NUM_TAIL),
     _Alt("num", "[0-9]", _not_after(".") + "[0-9]*+" + _NUM_TAIL),
 )
 
 # Lines without any of these characters have nothing to mask (every alternative needs one).
-_HAS_CANDIDATE = re.compile(r"[0-9'\"\[(/\\@]")
-# Substrings that decide which alternatives take part (one compiled regex per combination).
-_TRIGGERS: Final = ("://", "/", ":", "@", "\\", "arn:", "-")
+_has_candidate: Final = re.compile(r"[0-9'\"\[(/\\@]").search
+# Substrings that decide which alternatives take part (one compiled regex per combination);
+# every ``requires`` entry is one of these.
+_TRIGGERS: Final = ("://", "/", ":", ".", "@", "\\")
 _PRINTABLE_ASCII: Final = tuple(chr(i) for i in range(0x21, 0x7F))
 
 
@@ -298,32 +317,39 @@ def _masker_for(present: tuple[bool, ...]) -> _Masker:
 def _prepare(text: str) -> tuple[str, _Masker | None]:
     """Cut and collapse *text*; pick the masker for it, or None when nothing can match."""
     text = " ".join(text[:MAX_MESSAGE_CHARS].split())
-    if _HAS_CANDIDATE.search(text) is None:
+    if _has_candidate(text) is None:
         return text, None
-    return text, _masker_for(tuple(t in text for t in _TRIGGERS))
+    return text, _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
 
 
 def _cap(template: str) -> str:
-    """Cut an over-long template at a space, so it never ends inside a placeholder."""
+    """Cut an over-long template after its last space or placeholder within the limit.
+
+    A template only outgrows the limit when it holds placeholders, so there is always one.
+    """
     if len(template) <= MAX_TEMPLATE_CHARS:
         return template
-    return template[: MAX_TEMPLATE_CHARS + 1].rsplit(" ", 1)[0]
+    head = template[:MAX_TEMPLATE_CHARS]
+    return head[: max(head.rfind(" "), head.rfind(">") + 1)].rstrip()
 
 
 def template_uncached(text: str) -> str:
     """Return the template of *text*, computed afresh (see ``grouping.message_template``)."""
-    text, masker = _prepare(text)
-    if masker is None:
-        return _cap(text)
+    # _prepare inlined: this is the hot path.
+    text = " ".join(text[:MAX_MESSAGE_CHARS].split())
+    if _has_candidate(text) is None:
+        return text
+    masker = _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
     # The leading space is the context character for a value at the very start.
-    return _cap(masker.pattern.sub(masker.replace, " " + text)[1:])
+    template = masker.pattern.sub(masker.replace, " " + text)[1:]
+    return template if len(template) <= MAX_TEMPLATE_CHARS else _cap(template)
 
 
 def parameterize_uncached(text: str) -> Parameterized:
     """Return *text* split into template and masked values, computed afresh."""
     text, masker = _prepare(text)
     if masker is None:
-        return Parameterized(_cap(text), ())
+        return Parameterized(text, ())
     text = " " + text
     pieces: list[str] = []
     values: list[MaskedValue] = []

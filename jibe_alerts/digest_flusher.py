@@ -17,7 +17,7 @@ from jibe_alerts.dead_letter import DeadLetters
 from jibe_alerts.digest_render import DigestLook, render_digest, render_note, render_overflow
 from jibe_alerts.durations import format_duration
 from jibe_alerts.levels import level_emoji
-from jibe_alerts.slack_delivery import DeliveryError, SlackDelivery
+from jibe_alerts.slack_delivery import CircuitOpenError, DeliveryError, SlackDelivery
 from jibe_alerts.slack_text import escape, truncate
 from jibe_alerts.stores.base import WindowStore
 from jibe_alerts.window_plan import next_message_due, plan_message
@@ -64,11 +64,11 @@ class Flusher:
         """Deliver what is due at ``now`` (``everything``: all pending, as at a final close)."""
         if not self.store.acquire_lease(self.owner, ttl=LEASE_TTL, now=now):
             return
-        due = self.store.due(now, everything=everything)
-        for channel, groups in due.outbox.items():
-            self._post(channel, groups, now=now, everything=everything, deadline=deadline)
-        for message, groups in due.messages:
+        for message, groups in self.store.due(now, everything=everything).messages:
             self._revisit(message, groups, now=now, everything=everything, deadline=deadline)
+        # Read the outbox after revisiting: reminders and lost messages moved there go out now.
+        for channel, groups in self.store.due(now, everything=everything).outbox.items():
+            self._post(channel, groups, now=now, everything=everything, deadline=deadline)
 
     def release(self) -> None:
         """Give the flush lease up (at close), so another process can take over at once."""
@@ -104,6 +104,10 @@ class Flusher:
 
     def _post_failed(self, channel: str, groups: list[GroupState], text: str,
                      error: DeliveryError, *, now: float, final: bool) -> None:
+        if isinstance(error, CircuitOpenError) and not final:
+            # Not an attempt: Slack was not called. Try again when the circuit half-opens.
+            self.store.requeue(groups, due_at=now + error.retry_in, failed=False)
+            return
         self.stats.add("failed")
         self.on_error(error)
         attempts = max(g.attempts for g in groups) + 1
@@ -152,8 +156,9 @@ class Flusher:
 
     def _update_failed(self, message: MessageState, groups: list[GroupState],
                        error: DeliveryError, *, now: float) -> None:
-        self.stats.add("failed")
-        self.on_error(error)
+        if not isinstance(error, CircuitOpenError):
+            self.stats.add("failed")
+            self.on_error(error)
         if error.error in ("message_not_found", "cant_update_message", "channel_not_found"):
             # The message is gone (deleted by someone): post its groups again.
             self.store.requeue(groups, due_at=now, failed=False)

@@ -103,7 +103,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         self.store = store or _make_store(redis_url, limits, self.options.channel)
         self.delivery = SlackDelivery(
             client or build_client(self.options.api_key, base_url=base_url, timeout=timeout),
-            clock=time.monotonic, sleep=sleep)
+            clock=clock, sleep=sleep)
         self.collector = Collector(Grouper([GroupingRule.from_config(r) for r in rules]),
                                    channel_for=self._channel_for, max_samples=max_samples)
         self.flusher = Flusher(
@@ -129,7 +129,12 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
                     parse_duration(options[name])
                 except ValueError as exc:
                     problems.append((name, str(exc), 'write seconds or "30s", "5m", "4h"'))
-        for index, rule in enumerate(options.get("rules") or ()):  # type: ignore[attr-defined]
+        rules = options.get("rules") or []
+        if not isinstance(rules, list):
+            problems.append(("rules", "must be a list of rule objects",
+                             'write "rules": [{"match": "...", "entity": "..."}]'))
+            rules = []
+        for index, rule in enumerate(rules):
             try:
                 GroupingRule.from_config(rule)
             except (ValueError, TypeError) as exc:

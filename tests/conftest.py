@@ -11,7 +11,7 @@ from jibe_alerts.testing.slack_standin import SlackStandIn
 
 pytest_plugins = ["tests.redis_fixtures"]
 
-TOKEN = "xoxb-test-token"  # noqa: S105 - the stand-in's token, not a secret
+TOKEN = "xoxb-test-token"
 
 
 @pytest.fixture

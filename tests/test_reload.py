@@ -1,4 +1,4 @@
-"""configure(): apply the dictConfig file, re-apply on change, survive broken files, lose nothing."""
+"""configure(): apply the dictConfig, re-apply on change, survive broken files, lose nothing."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from jibe_alerts import ConfigError, configure
+from jibe_alerts.config_file import JibeDeprecationWarning
 from jibe_alerts.testing.slack_standin import SlackStandIn
 from tests.conftest import TOKEN
 
-SEED_TOKEN = "xoxb-91872398123-098123987123-KHSQRKQHWEQWEEWQ"  # noqa: S105 - the seed doc's example
+SEED_TOKEN = "xoxb-91872398123-098123987123-KHSQRKQHWEQWEEWQ"
 
 
 def seed_config(log_dir: Path) -> dict[str, Any]:
@@ -80,7 +81,7 @@ class TestSeedConfig:
         """A jibe.provider.sync WARNING reaches file and Slack; an INFO only the file."""
         path = tmp_path / "logging.json"
         write(path, seed_config(tmp_path / "logs"))
-        with pytest.warns(DeprecationWarning, match="src.slack_log_handler"):
+        with pytest.warns(JibeDeprecationWarning, match="src.slack_log_handler"):
             watcher = configure(path, watch_interval=0)
         sync = logging.getLogger("jibe.provider.sync")
         sync.warning("Providers Sync Delayed: %s", ["Eng Cloud - 4 days, ReSync Running"])
@@ -117,7 +118,7 @@ class TestHotReload:
         path = tmp_path / "logging.json"
         config = seed_config(tmp_path / "logs")
         write(path, config)
-        with pytest.warns(DeprecationWarning):
+        with pytest.warns(JibeDeprecationWarning):
             watcher = configure(path, watch_interval=0)
         log = logging.getLogger("jibe.provider")
         log.warning("before")
@@ -125,7 +126,7 @@ class TestHotReload:
         config["handlers"]["alert_slack_handler"]["channel"] = "alerts"
         config["handlers"]["alert_slack_handler"]["level"] = "ERROR"
         write(path, config)
-        with pytest.warns(DeprecationWarning):
+        with pytest.warns(JibeDeprecationWarning):
             assert watcher.check_now() is True
         log.warning("filtered now")
         log.error("after")
@@ -133,11 +134,12 @@ class TestHotReload:
         assert slack_texts(seed_slack, "general") == ["before"]
         assert slack_texts(seed_slack, "alerts") == ["after"]
 
-    def test_unchanged_file_is_not_reapplied(self, tmp_path: Path, seed_slack: SlackStandIn) -> None:
+    def test_unchanged_file_is_not_reapplied(self, tmp_path: Path,
+                                             seed_slack: SlackStandIn) -> None:
         """Touching the file without changing its content does nothing."""
         path = tmp_path / "logging.json"
         write(path, seed_config(tmp_path / "logs"))
-        with pytest.warns(DeprecationWarning):
+        with pytest.warns(JibeDeprecationWarning):
             watcher = configure(path, watch_interval=0)
         path.touch()
         assert watcher.check_now() is False
@@ -148,7 +150,7 @@ class TestHotReload:
         """Broken JSON: the running config keeps working and one clear error is logged."""
         path = tmp_path / "logging.json"
         write(path, seed_config(tmp_path / "logs"))
-        with pytest.warns(DeprecationWarning):
+        with pytest.warns(JibeDeprecationWarning):
             watcher = configure(path, watch_interval=0)
         errors: list[str] = []
 
@@ -175,7 +177,7 @@ class TestHotReload:
         path = tmp_path / "logging.json"
         config = seed_config(tmp_path / "logs")
         write(path, config)
-        with pytest.warns(DeprecationWarning):
+        with pytest.warns(JibeDeprecationWarning):
             watcher = configure(path, watch_interval=0.05)
         try:
             config["loggers"]["jibe.provider"]["level"] = "ERROR"
@@ -225,5 +227,5 @@ class TestNothingLost:
         lines = (tmp_path / "logs" / "info.log").read_text(encoding="utf8").splitlines()
         logged = {int(line.split("record ")[1]) for line in lines if "WARNING - record" in line}
         assert logged == set(range(total))
-        delivered = [t for t in slack_texts(seed_slack, "general")]
+        delivered = slack_texts(seed_slack, "general")
         assert sorted(int(t.split()[-1]) for t in delivered) == list(range(total))

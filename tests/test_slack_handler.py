@@ -32,7 +32,7 @@ def log(_restore_logging: None) -> logging.Logger:
     return logger
 
 
-def attach(log: logging.Logger, handler: logging.Handler) -> logging.Handler:
+def attach(log: logging.Logger, handler: SlackLogHandler) -> SlackLogHandler:
     log.addHandler(handler)
     return handler
 
@@ -187,7 +187,8 @@ class TestFailSilent:
 class TestNeverBlocks:
     """The application thread never waits on Slack."""
 
-    def test_thousand_calls_with_slack_hanging(self, slack: SlackStandIn, log: logging.Logger) -> None:
+    def test_thousand_calls_with_slack_hanging(self, slack: SlackStandIn,
+                                               log: logging.Logger) -> None:
         """With every Slack call hanging 30 s, 1,000 logging calls still return at once."""
         slack.inject("chat.postMessage", Fault.hang(30), times=100)
         handler = attach(log, make_handler(slack, timeout=1, close_timeout=0.2, fail_silent=True))

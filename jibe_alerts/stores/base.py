@@ -70,7 +70,11 @@ class WindowStore(Protocol):
 
     def requeue(self, groups: Sequence[GroupState], *, due_at: float, failed: bool,
                 reminder: bool = False) -> None:
-        """Put ``groups`` (back) in their channel's outbox, due at ``due_at``."""
+        """Put ``groups`` (back) in their channel's outbox, due at ``due_at``.
+
+        ``failed`` counts a delivery attempt (dead-lettered at the limit); ``reminder`` detaches
+        the groups from their message so they go out in a fresh top-level digest.
+        """
 
     def drop(self, keys: Sequence[str]) -> None:
         """Forget these groups (dead-lettered)."""

@@ -221,7 +221,8 @@ class MemoryStore:
                 if reminder or group.message_id is not None:
                     group.message_id = None
                 group.reminder = reminder or group.reminder
-                group.attempts = group.attempts + 1 if failed else 0
+                if failed:
+                    group.attempts += 1
                 self._outbox_due[group.key] = due_at
 
     def drop(self, keys: Sequence[str]) -> None:

@@ -1,0 +1,364 @@
+"""SlackDigestHandler end to end: grouping, window timers, rendering limits, delivery faults."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jibe_alerts.digest_handler import SlackDigestHandler
+from jibe_alerts.stores.memory import MemoryStore
+from jibe_alerts.testing.slack_standin import Fault, Message, SlackStandIn
+from tests.conftest import TOKEN, FakeClock
+
+DELAY_RULE = {"match": "^Providers (?:Still )?Sync Delayed: ",
+              "key": "Providers Sync Delayed: <providers>",
+              "entity": "'(?P<entity>[^'\\]]+?) - "}
+
+
+@pytest.fixture
+def log(_restore_logging: None) -> logging.Logger:
+    """A non-propagating logger named like Jibe's sync logger."""
+    logger = logging.getLogger("jibe.provider.sync")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger
+
+
+@pytest.fixture
+def handlers() -> Iterator[list[SlackDigestHandler]]:
+    """Closes every handler a test made."""
+    made: list[SlackDigestHandler] = []
+    yield made
+    for handler in made:
+        handler.close()
+
+
+def make(slack: SlackStandIn, clock: FakeClock, made: list[SlackDigestHandler],
+         **options: Any) -> SlackDigestHandler:
+    options.setdefault("api_key", TOKEN)
+    options.setdefault("channel", "#alerts")
+    options.setdefault("base_url", slack.base_url)
+    options.setdefault("store", MemoryStore(clock=clock))
+    options.setdefault("flush_interval", 3600)  # tests drive flushing with flush()
+    handler = SlackDigestHandler(clock=clock, sleep=clock.sleep, **options)
+    made.append(handler)
+    return handler
+
+
+def texts(message: Message) -> str:
+    """All the text of a message's blocks."""
+    parts = []
+    for block in message.blocks:
+        if block["type"] in ("section", "header"):
+            parts.append(block["text"]["text"])
+        elif block["type"] == "context":
+            parts += [e["text"] for e in block["elements"]]
+    return "\n".join(parts)
+
+
+def replies_text(message: Message) -> str:
+    return "\n".join(texts(r) or r.text for r in message.replies)
+
+
+class TestGrouping:
+    """A flood of one shape becomes one digest line with its entities."""
+
+    def test_ten_thousand_delays_one_digest(self, slack: SlackStandIn, clock: FakeClock,
+                                            handlers: list[SlackDigestHandler],
+                                            log: logging.Logger, tmp_path: Path) -> None:
+        """10,000 'Still Sync Delayed' records → one digest, ×10,000, providers as entities."""
+        handler = make(slack, clock, handlers, rules=[DELAY_RULE])
+        file_handler = logging.FileHandler(tmp_path / "info.log", encoding="utf8")
+        log.addHandler(handler)
+        log.addHandler(file_handler)
+        providers = ["Sales GovCloud", "Eng Cloud", "Shared Media", "S3 Cloud"]
+        for i in range(10_000):
+            name = providers[i % len(providers)]
+            log.warning("Providers Still Sync Delayed: %s",
+                        [f"{name} - {i % 9 + 1} days, Real-Time Refresh On"])
+        handler.flush()
+        assert slack.messages("alerts") == []  # group_wait (30 s) has not passed
+        clock.advance(31)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        body = texts(message)
+        assert "×10,000" in body
+        assert "10,000 records" in body
+        for name in providers:
+            assert name in body
+        file_handler.close()
+        assert len((tmp_path / "info.log").read_text(encoding="utf8").splitlines()) == 10_000
+        stats = handler.stats()
+        assert stats["records_in"] == 10_000 and stats["posted"] == 1
+        assert stats["records_delivered"] == 10_000
+
+    def test_different_shapes_share_one_message(self, slack: SlackStandIn, clock: FakeClock,
+                                                handlers: list[SlackDigestHandler],
+                                                log: logging.Logger) -> None:
+        """Three message shapes due together go out in one message with three lines."""
+        handler = make(slack, clock, handlers)
+        log.addHandler(handler)
+        log.warning("New bucket - Shared Media/sharedmedia123_logs")
+        log.warning("New bucket - Shared Media/media_assets_123")
+        log.warning("Stop Folder Monitor 'Eng Cloud' - [AWSLogs]")
+        log.error("Provider Sync Failed: 'Eng Cloud' - AccessDenied (403)")
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        sections = [b for b in message.blocks if b["type"] == "section"]
+        assert len(sections) == 3
+        assert sections[0]["text"]["text"].startswith(":red_circle: *ERROR*")
+        assert "×2" in texts(message)
+
+
+class TestWindow:
+    """group_wait, group_interval, escalation, repeat_interval and resolve, on a fake clock."""
+
+    def test_updates_in_place_at_most_every_group_interval(
+            self, slack: SlackStandIn, clock: FakeClock, handlers: list[SlackDigestHandler],
+            log: logging.Logger) -> None:
+        """New records update the same message, not before group_interval has passed."""
+        handler = make(slack, clock, handlers, group_interval="5m", resolve_timeout="1h")
+        log.addHandler(handler)
+        log.warning("disk %d%% full", 91)
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        log.warning("disk %d%% full", 95)
+        handler.flush()
+        clock.advance(60)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert message.edit_count == 0
+        clock.advance(300)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert message.edit_count == 1
+        assert "×2" in texts(message)
+        assert handler.stats()["updated"] == 1
+
+    def test_level_rise_replies_in_thread_at_once(
+            self, slack: SlackStandIn, clock: FakeClock, handlers: list[SlackDigestHandler],
+            log: logging.Logger) -> None:
+        """WARNING then ERROR of the same shape: a thread reply and an update right away."""
+        handler = make(slack, clock, handlers)
+        log.addHandler(handler)
+        log.warning("Provider %s unreachable", "Eng Cloud")
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        log.error("Provider %s unreachable", "Eng Cloud")
+        handler.flush()
+        clock.advance(1)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert message.edit_count == 1
+        assert "Escalated to *ERROR*" in replies_text(message)
+
+    def test_reminder_after_repeat_interval(
+            self, slack: SlackStandIn, clock: FakeClock, handlers: list[SlackDigestHandler],
+            log: logging.Logger) -> None:
+        """Still going after repeat_interval: a fresh top-level 'Still happening' digest."""
+        handler = make(slack, clock, handlers, group_interval="5m", repeat_interval="1h",
+                       resolve_timeout="30m")
+        log.addHandler(handler)
+        for _ in range(13):  # one record every 5 minutes for an hour
+            log.warning("Providers Still Sync Delayed: ['Eng Cloud - 1 days']")
+            handler.flush()
+            clock.advance(300)
+            handler.flush()
+        messages = slack.messages("alerts")
+        assert len(messages) == 2
+        assert "Still happening" in texts(messages[1])
+        assert "×13" in texts(messages[1]) or "×12" in texts(messages[1])
+
+    def test_resolves_after_silence(self, slack: SlackStandIn, clock: FakeClock,
+                                    handlers: list[SlackDigestHandler],
+                                    log: logging.Logger) -> None:
+        """No record for resolve_timeout: the message says resolved and the thread says so."""
+        handler = make(slack, clock, handlers, resolve_timeout="15m")
+        log.addHandler(handler)
+        log.warning("Bucket removed S3 Cloud/sc-bucketing (Folder Id: 1, Jibe Sync: False)")
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        clock.advance(15 * 60)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert "*Resolved*" in texts(message)
+        assert "Resolved after" in replies_text(message)
+        assert handler.stats()["groups"] == 0
+        # The same shape later opens a new incident and a new digest.
+        log.warning("Bucket removed S3 Cloud/sc-bucketing (Folder Id: 2, Jibe Sync: False)")
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        assert len(slack.messages("alerts")) == 2
+
+    def test_close_delivers_pending(self, slack: SlackStandIn, clock: FakeClock,
+                                    log: logging.Logger) -> None:
+        """With the embedded store, close() posts what group_wait still held back."""
+        handler = make(slack, clock, [])
+        log.addHandler(handler)
+        log.warning("pending at exit %d", 1)
+        handler.close()
+        (message,) = slack.messages("alerts")
+        assert "pending at exit 1" in texts(message)
+
+
+class TestLimits:
+    """Rendering stays inside every Block Kit limit; nothing is silently missing."""
+
+    def test_three_hundred_groups(self, slack: SlackStandIn, clock: FakeClock,
+                                  handlers: list[SlackDigestHandler], log: logging.Logger) -> None:
+        """300 distinct groups: one digest of 20 lines, the rest listed in thread replies."""
+        handler = make(slack, clock, handlers)
+        log.addHandler(handler)
+        words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+                 "india", "juliet", "kilo", "lima", "mike", "november", "oscar"]
+        shapes = [f"{a} {b} {c} failed" for a in words for b in words for c in words[:2]][:300]
+        for shape in shapes:
+            log.warning(shape + " " + "x" * 500)
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        assert all(c.response.get("ok") for c in slack.calls if c.method == "chat.postMessage")
+        (message,) = slack.messages("alerts")
+        assert len(message.blocks) <= 50
+        assert "+280 more groups" in texts(message)
+        everything = texts(message) + replies_text(message)
+        for shape in shapes:
+            assert shape in everything
+
+    def test_hostile_text_is_escaped(self, slack: SlackStandIn, clock: FakeClock,
+                                     handlers: list[SlackDigestHandler],
+                                     log: logging.Logger) -> None:
+        """Mentions and markup in log text never ping anyone; 100 kB lines fit."""
+        handler = make(slack, clock, handlers)
+        log.addHandler(handler)
+        log.warning("<!channel> wake up <@U123> & @here")
+        log.warning("huge " + "y" * 100_000)
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        body = texts(message) + message.text
+        assert "<!channel>" not in body and "<@U123>" not in body and "@here" not in body
+        assert "&lt;!channel&gt;" in body
+
+
+class TestDelivery:
+    """Slack faults never reach the app; digests are retried, then dead-lettered."""
+
+    def test_rate_limit_storm_then_one_digest(self, slack: SlackStandIn, clock: FakeClock,
+                                              handlers: list[SlackDigestHandler],
+                                              log: logging.Logger) -> None:
+        """Ten 429s in a row: retried with Retry-After waits, exactly one digest lands."""
+        slack.inject("chat.postMessage", Fault.rate_limited(2), times=10)
+        handler = make(slack, clock, handlers)
+        log.addHandler(handler)
+        log.warning("storm %d", 1)
+        handler.flush()
+        clock.advance(30)
+        for _ in range(4):
+            handler.flush()
+            clock.advance(120)
+        assert len(slack.messages("alerts")) == 1
+        assert handler.stats()["rate_limited"] == 10
+
+    def test_server_errors_then_recovery(self, slack: SlackStandIn, clock: FakeClock,
+                                         handlers: list[SlackDigestHandler],
+                                         log: logging.Logger) -> None:
+        """Slack down for a while: the digest stays pending, then goes out once."""
+        slack.set_down(True)
+        handler = make(slack, clock, handlers, fail_silent=True)
+        log.addHandler(handler)
+        log.warning("while down")
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        assert handler.stats()["failed"] >= 1
+        slack.set_down(False)
+        clock.advance(600)
+        handler.flush()
+        assert len(slack.messages("alerts")) == 1
+        assert handler.stats()["dead_lettered"] == 0
+
+    @pytest.mark.parametrize("fail_silent", [True, False])
+    def test_invalid_auth_dead_letters_after_limit(
+            self, slack: SlackStandIn, clock: FakeClock, handlers: list[SlackDigestHandler],
+            log: logging.Logger, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+            fail_silent: bool) -> None:
+        """invalid_auth every time: after max attempts the digest is dead-lettered to the file,
+        and the next digest that gets through says so."""
+        dead = tmp_path / "dead.jsonl"
+        slack.inject("chat.postMessage", Fault.api_error("invalid_auth"), times=3)
+        handler = make(slack, clock, handlers, fail_silent=fail_silent, dead_letter_path=str(dead),
+                       max_delivery_attempts=3)
+        log.addHandler(handler)
+        log.warning("doomed digest")
+        handler.flush()
+        clock.advance(30)
+        for _ in range(3):
+            handler.flush()
+            clock.advance(400)
+        (entry,) = [json.loads(line) for line in dead.read_text().splitlines()]
+        assert entry["reason"].endswith("invalid_auth")
+        assert entry["records"] == 1 and entry["groups"][0]["sample"] == "doomed digest"
+        err = capsys.readouterr().err
+        assert ("invalid_auth" in err) is (not fail_silent)
+        assert "Traceback" not in err
+        log.warning("next one")
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert "1 earlier digest(s) could not be delivered" in texts(message)
+        assert handler.stats()["dead_lettered"] == 1
+
+
+class TestConcurrency:
+    """Many threads at once: exact counts; a full queue drops and counts."""
+
+    def test_eight_threads_exact_counts(self, slack: SlackStandIn, clock: FakeClock,
+                                        handlers: list[SlackDigestHandler],
+                                        log: logging.Logger) -> None:
+        """8 threads × 2,000 records of 4 shapes: the digest counts add up exactly."""
+        handler = make(slack, clock, handlers)
+        log.addHandler(handler)
+
+        def produce(n: int) -> None:
+            for i in range(2000):
+                log.warning("worker %s shape %d step %d", n, i % 4, i)
+
+        threads = [threading.Thread(target=produce, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        handler.flush()  # records enter the window when the worker collects them
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert "16,000 records" in texts(message)
+        assert handler.stats()["records_in"] == 16_000
+
+    def test_queue_overflow_is_counted(self, slack: SlackStandIn, clock: FakeClock,
+                                       handlers: list[SlackDigestHandler],
+                                       log: logging.Logger) -> None:
+        """Past queue_size records are dropped and counted; in + dropped = logged."""
+        handler = make(slack, clock, handlers, queue_size=100)
+        handler.work = lambda: None  # type: ignore[method-assign]  # a stalled worker
+        log.addHandler(handler)
+        for i in range(1000):
+            log.warning("flood %d", i)
+        stats = handler.stats()
+        assert stats["dropped"] >= 890
+        assert stats["records_in"] + stats["dropped"] == 1000
