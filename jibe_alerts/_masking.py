@@ -64,10 +64,22 @@ def _names_after_first(names: tuple[str, ...]) -> str:
     return "(?:" + "|".join(branches) + ")"
 
 
+# Patterns are compiled with re.ASCII, and every ``\w`` (always written inside a character
+# class) also takes all non-ASCII characters: Unicode category tests are slow in ``re``, and
+# non-ASCII text counts as letters anyway.
+_NON_ASCII = r"\x80-\U0010ffff"
+_LETTER = rf"[A-Za-z{_NON_ASCII}]"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    r"""Compile one of this module's patterns (see the note on ``\w`` above)."""
+    return re.compile(pattern.replace(r"\w", r"\w" + _NON_ASCII), re.ASCII | re.DOTALL)
+
+
 # --- building blocks --------------------------------------------------------------------------
-_CTX = r"[ !-/:;=?@\[-^`{-~]"  # ASCII space and punctuation except < > _
-_Q1_REST = r"(?:[^'\\]|\\.|'(?=[\w<]))*+'"  # an apostrophe inside a word does not close it
-_Q2_REST = r'(?:[^"\\]|\\.)*+"'
+_CTX = r"[ !-\-/:;=?@\[-^`{-~]"  # ASCII space and punctuation except . < > _
+_Q1_REST = r"(?:[^'\\]++|\\.|'(?=[\w<]))*+'"  # an apostrophe inside a word does not close it
+_Q2_REST = r'(?:[^"\\]++|\\.)*+"'
 _Q1 = "'" + _Q1_REST
 _Q2 = '"' + _Q2_REST
 _HEX = "[0-9a-fA-F]"
@@ -88,7 +100,7 @@ _TZ = r"(?: ?(?:Z|[+-][0-9]{2}:?[0-9]{2}|UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|JST)(
 _TIME_END = r"(?![<\w:])"
 # A path segment: no trailing dot (sentence punctuation), dots allowed inside and in front.
 _SEG = r"(?:\.\.?(?=/)|\.*+[\w@%+~=$-]++(?:\.++[\w@%+~=$-]++)*+)"
-_PATH_TAIL = r"(?::[0-9]++){0,2}(?:\?(?:[\w%+=&/~-]|\.(?=\w))*+)?"
+_PATH_TAIL = r"(?::[0-9]++){0,2}(?:\?(?:[\w%+=&/~-]++|\.(?=[\w]))*+)?"
 _SRC_EXT = "(?:py|pyx|java|go|js|mjs|ts|tsx|rb|c|h|cc|cpp|hpp|rs|php|kt|scala|cs|swift|sh|lua|pl)"
 _V6 = (
     rf"(?=[a-fA-F:]*+[0-9])(?:(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
@@ -153,12 +165,12 @@ _ALTERNATIVES: Final = (
     _Alt(
         "url",
         "[A-Za-z]",
-        rf"{_not_after('.+-')}[A-Za-z0-9+.-]{{0,20}}://(?:{_URL_CHAR}|[.,;:!?]++(?={_URL_CHAR}))*+",
+        rf"{_not_after('.+-')}[A-Za-z0-9+.-]{{0,20}}://(?:{_URL_CHAR}++|[.,;:!?]++(?={_URL_CHAR}))*+",
         ("://",),
     ),
     _Alt(
         "email",
-        r"\w",
+        r"[\w]",
         rf"{_not_after('.+-')}[\w.+-]{{0,63}}+@[\w-]++(?:\.[\w-]++)++(?![<\w@])",
         ("@",),
     ),
@@ -169,8 +181,9 @@ _ALTERNATIVES: Final = (
     _Alt(  # bucket/key: a digit, "_", "." or "-" somewhere, and a letter in the last segment
         "path",
         r"[\w@%+~=$-]",
-        rf"{_not_after('./@~-')}(?=[\w@%+~=$.-]*+/)(?:(?<=[0-9_-])|(?=[\w@%+~=$./-]*?[0-9_.-]))"
-        rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[\w@%+~=$.-]*?[^\W\d_]){_SEG}(?![<\w/])",
+        rf"{_not_after('./@~-')}(?=[\w@%+~=$.-]*+/)"
+        rf"(?:(?<=[0-9_-])|(?=(?:{_LETTER}++|[@%+~=$/]++)*+[0-9_.-]))"
+        rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[0-9_@%+~=$.-]*+{_LETTER}){_SEG}(?![<\w/])",
         ("/",),
     ),
     _Alt(
@@ -223,12 +236,12 @@ _ALTERNATIVES: Final = (
         r"(?::[0-9]{1,5})?(?![\w<])(?!\.[0-9])",
     ),
     _Alt("ip", _HEX, _not_after(".:") + _V6_FULL_REST, (":",)),
-    _Alt("ip", "[0-9a-fA-F:]", _not_after(".:") + _V6_SHORT_REST, (":",)),
+    _Alt("ip", "[0-9a-fA-F:]", _not_after(".:") + _V6_SHORT_REST, ("::",)),
     _Alt(
         "host",
-        "[a-z0-9]",
+        "[a-z]",
         rf"{_not_after('.@/-')}(?:(?<=l)ocalhost|[a-z0-9-]*+\.(?:[a-z0-9][a-z0-9-]*+\.)*+"
-        rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+):[0-9]{{1,5}}(?![<\w.:])",
+        rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+):[0-9]{{1,5}}(?![<\w:])(?!\.[\w<])",
         (":", "."),
     ),
     _Alt("hex", "0", rf"{_not_after('.')}[xX]{_HEX}++(?![\w<])"),
@@ -252,7 +265,7 @@ _ALTERNATIVES: Final = (
 _has_candidate: Final = re.compile(r"[0-9'\"\[(/\\@]").search
 # Substrings that decide which alternatives take part (one compiled regex per combination);
 # every ``requires`` entry is one of these.
-_TRIGGERS: Final = ("://", "/", ":", ".", "@", "\\")
+_TRIGGERS: Final = ("://", "/", ":", "::", ".", "@", "\\")
 _PRINTABLE_ASCII: Final = tuple(chr(i) for i in range(0x21, 0x7F))
 
 
@@ -271,7 +284,7 @@ def _buckets(alts: list[_Alt]) -> list[tuple[str, list[_Alt], bool]]:
     Returns (character class, alternatives in order, whether each must re-check its own first
     class).  Grouping lets ``re`` reject all alternatives of a bucket with one class test.
     """
-    firsts = [re.compile(a.first) for a in alts]
+    firsts = [_compile(a.first) for a in alts]
     by_members: dict[tuple[int, ...], list[str]] = {}
     for char in _PRINTABLE_ASCII:
         members = tuple(i for i, f in enumerate(firsts) if f.fullmatch(char))
@@ -282,7 +295,7 @@ def _buckets(alts: list[_Alt]) -> list[tuple[str, list[_Alt], bool]]:
         for members, chars in by_members.items()
     ]
     non_ascii = [a for a, f in zip(alts, firsts, strict=True) if f.fullmatch("\u00e9")]
-    if non_ascii:  # non-ASCII letters: only \w-based alternatives, each checking its class
+    if non_ascii:  # only [\w]-based alternatives, each checking its class
         buckets.append((r"[^\x00-\x7f]", non_ascii, True))
     return buckets
 
@@ -302,7 +315,7 @@ def _masker_for(present: tuple[bool, ...]) -> _Masker:
             branches.append(f"{check}{alt.rest}()")
             kinds.append(alt.kind)
         groups.append(f"{char_class}(?:{'|'.join(branches)})")
-    compiled = re.compile(f"{_CTX}(?:{'|'.join(groups)})", re.DOTALL)
+    compiled = _compile(f"{_CTX}(?:{'|'.join(groups)})")
     assert compiled.groups == len(kinds) - 1, "alternatives must not capture"
     placeholders = tuple(f"<{k}>" if k else "" for k in kinds)
 

@@ -64,9 +64,15 @@ class Flusher:
         """Deliver what is due at ``now`` (``everything``: all pending, as at a final close)."""
         if not self.store.acquire_lease(self.owner, ttl=LEASE_TTL, now=now):
             return
+        if everything:
+            # A final flush (close) has little time: undelivered groups go first.
+            self._post_outbox(now=now, everything=True, deadline=deadline)
         for message, groups in self.store.due(now, everything=everything).messages:
             self._revisit(message, groups, now=now, everything=everything, deadline=deadline)
         # Read the outbox after revisiting: reminders and lost messages moved there go out now.
+        self._post_outbox(now=now, everything=everything, deadline=deadline)
+
+    def _post_outbox(self, *, now: float, everything: bool, deadline: float | None) -> None:
         for channel, groups in self.store.due(now, everything=everything).outbox.items():
             self._post(channel, groups, now=now, everything=everything, deadline=deadline)
 
@@ -196,6 +202,7 @@ def _escalation(group: GroupState) -> str:
 
 
 def _resolution(group: GroupState) -> str:
-    lasted = format_duration(group.last_seen - group.first_seen)
-    return (f":white_check_mark: Resolved after {lasted}: `{escape(group.logger)}` "
+    lasted = group.last_seen - group.first_seen
+    after = f" after {format_duration(lasted)}" if lasted >= 1 else ""
+    return (f":white_check_mark: Resolved{after}: `{escape(group.logger)}` "
             f"×{group.count:,} {truncate(escape(group.sample), 300)}")

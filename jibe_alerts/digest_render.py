@@ -112,12 +112,17 @@ def _group_section(group: GroupState, now: float, look: DigestLook, resolved: bo
     sample = truncate(escape(group.sample), SAMPLE_LIMIT)
     details = [_entities(group, look.shown_entities), _seen(group)]
     if resolved:
-        details.append(f"*Resolved* after {format_duration(group.last_seen - group.first_seen)}")
+        details.append(_resolved(group))
     elif group.acked_by:
         details.append(f"Acknowledged by <@{escape(group.acked_by)}>")
     line = " · ".join(d for d in details if d)
     text = f"{head}\n{sample}\n{line}" if line else f"{head}\n{sample}"
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+
+
+def _resolved(group: GroupState) -> str:
+    lasted = group.last_seen - group.first_seen
+    return f"*Resolved* after {format_duration(lasted)}" if lasted >= 1 else "*Resolved*"
 
 
 def _entities(group: GroupState, limit: int) -> str:

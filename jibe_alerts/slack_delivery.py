@@ -229,6 +229,7 @@ class SlackDelivery:
         self._clock = clock
         self._sleep = sleep
         self._last_post: dict[str, float] = {}
+        self._channel_ids: dict[str, str] = {}  # "#alerts" -> "C0123…", learnt from answers
         self._backoff = tenacity.wait_random_exponential(multiplier=0.5, max=30)
 
     def call(self, method: str, *, deadline: float | None = None, **params: Any) -> dict[str, Any]:
@@ -261,7 +262,9 @@ class SlackDelivery:
             raise DeliveryError(method, describe(exc), classify(exc), attempts) from None
         self.breaker.record_success()
         if method == "chat.postMessage" and isinstance(channel, str):
-            self._last_post[channel] = self._clock()
+            channel_id = str(response.get("channel") or channel)
+            self._channel_ids[channel] = channel_id
+            self._last_post[channel_id] = self._clock()
         return response
 
     def _attempt(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -302,9 +305,15 @@ class SlackDelivery:
         self.stats.retried += 1
 
     def _pace(self, channel: str, deadline: float | None) -> None:
-        last = self._last_post.get(channel)
+        """Wait until the channel's last post is ``min_post_interval`` old (Slack: ~1/s)."""
+        last = self._last_post.get(self._channel_ids.get(channel, channel))
         if last is None:
             return
         wait = last + self.min_post_interval - self._clock()
-        if wait > 0 and (deadline is None or self._clock() + wait <= deadline):
-            self._sleep(wait)
+        if wait <= 0:
+            return
+        if deadline is not None and self._clock() + wait > deadline:
+            self.stats.failed += 1
+            raise DeliveryError("chat.postMessage", "no time left before the close deadline",
+                                ErrorKind.TRANSIENT, 0)
+        self._sleep(wait)

@@ -193,7 +193,7 @@ class TestWindow:
         handler.flush()
         (message,) = slack.messages("alerts")
         assert "*Resolved*" in texts(message)
-        assert "Resolved after" in replies_text(message)
+        assert ":white_check_mark: Resolved: `jibe.provider.sync`" in replies_text(message)
         assert handler.stats()["groups"] == 0
         # The same shape later opens a new incident and a new digest.
         log.warning("Bucket removed S3 Cloud/sc-bucketing (Folder Id: 2, Jibe Sync: False)")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jibe_alerts.config_errors import ConfigError
+from jibe_alerts.durations import parse_duration
 from jibe_alerts.reload import configure
 from jibe_alerts.sim import JibeSimulator
 from jibe_alerts.slack_preview import preview_message
@@ -25,6 +26,8 @@ from jibe_alerts.testing.slack_standin import DEFAULT_TOKEN, SlackStandIn
 __all__ = ["DemoOptions", "run_demo"]
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "logging.json"
+#: Where the demo sends the per-record handler's messages (the stand-in's other channel).
+ERRORS_CHANNEL = "general"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ def run_demo(options: DemoOptions) -> int:
               "repository)", file=sys.stderr)
         return 1
     out = Path(options.out).resolve()
+    for name in ("info.log", "errors.log", "slack-dead-letter.jsonl"):
+        (out / name).unlink(missing_ok=True)  # each demo run starts with fresh files
     with _slack(options) as slack:
         _set_environment(options, out, slack)
         try:
@@ -64,9 +69,9 @@ def run_demo(options: DemoOptions) -> int:
               f"({options.channel})")
         _simulate(options, digest)
         print("\nclosing handlers (they deliver everything still pending)…")
-        stats = [h.stats() for h in digest if hasattr(h, "stats")]
         logging.shutdown()
         watcher.stop()
+        stats = [h.stats() for h in digest if hasattr(h, "stats")]
         _report(options, slack, out, stats)
     return 0
 
@@ -84,6 +89,7 @@ def _set_environment(options: DemoOptions, out: Path, slack: SlackStandIn | None
     os.environ.update({
         "SLACK_BOT_TOKEN": options.slack_token or DEFAULT_TOKEN,
         "JIBE_SLACK_CHANNEL": options.channel,
+        "JIBE_SLACK_ERRORS_CHANNEL": "#" + ERRORS_CHANNEL,
         "JIBE_LOG_DIR": str(out),
         "JIBE_GROUP_WAIT": options.group_wait,
         "JIBE_GROUP_INTERVAL": options.group_interval,
@@ -100,16 +106,21 @@ def _simulate(options: DemoOptions, digest: list[logging.Handler]) -> None:
     sim = JibeSimulator(seed=options.seed, start=time.time())
     started = time.monotonic()
     emitted = 0
+    shown = 0.0
     while emitted < options.records:
         emitted += sim.step()
         # Spread the records over the requested time so the window's timers play out.
         target = started + options.seconds * min(1.0, emitted / options.records)
         time.sleep(max(0.0, target - time.monotonic()))
-        _progress(emitted, options.records, digest)
+        if time.monotonic() - shown >= (0.25 if sys.stdout.isatty() else 2.0):
+            shown = time.monotonic()
+            _progress(emitted, options.records, digest)
     _progress(emitted, options.records, digest)
     # Let the last records' group_wait pass so they go out as digests, not only at close.
+    time.sleep(parse_duration(options.group_wait) + 1.5)
     for handler in digest:
         handler.flush()
+    _progress(emitted, options.records, digest)
 
 
 def _progress(done: int, total: int, digest: list[logging.Handler]) -> None:
@@ -118,10 +129,10 @@ def _progress(done: int, total: int, digest: list[logging.Handler]) -> None:
         stats = getattr(handler, "stats", None)
         if callable(stats):
             counts = stats()
-    sys.stdout.write(
-        f"\r  simulating Jibe: {min(done, total):,}/{total:,} records · digests posted "
-        f"{counts.get('posted', 0)}, updated {counts.get('updated', 0)}, "
-        f"open groups {counts.get('groups', 0)}   ")
+    line = (f"  simulating Jibe: {min(done, total):,}/{total:,} records · digests posted "
+            f"{counts.get('posted', 0)}, updated {counts.get('updated', 0)}, "
+            f"open groups {counts.get('groups', 0)}")
+    sys.stdout.write(f"\r{line}   " if sys.stdout.isatty() else line + "\n")
     sys.stdout.flush()
 
 
@@ -130,10 +141,16 @@ def _report(options: DemoOptions, slack: SlackStandIn | None, out: Path,
     if slack is not None:
         channel = options.channel.removeprefix("#")
         messages = slack.messages(channel)
-        print(f"\n{len(messages)} message(s) in #{channel}, as Slack shows them:\n")
+        print(f"\n{len(messages)} digest(s) in #{channel}, as Slack shows them:\n")
         for message in messages:
             print(preview_message(message, channel=channel))
             print()
+        errors = slack.messages(ERRORS_CHANNEL)
+        records = sum(len(m.attachments) for m in errors)
+        print(f"#{ERRORS_CHANNEL}: {len(errors)} message(s) from the per-record SlackLogHandler "
+              f"({records} ERROR records of jibe.bucket/reports/syncevent), the last one:\n")
+        if errors:
+            print(preview_message(errors[-1], channel=ERRORS_CHANNEL))
     for counts in stats:
         shown = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()) if v)
         print(f"digest handler: {shown}")
