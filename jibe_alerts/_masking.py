@@ -69,6 +69,7 @@ def _names_after_first(names: tuple[str, ...]) -> str:
 # non-ASCII text counts as letters anyway.
 _NON_ASCII = r"\x80-\U0010ffff"
 _LETTER = rf"[A-Za-z{_NON_ASCII}]"
+_LOWER = rf"[a-z{_NON_ASCII}]"
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -178,12 +179,12 @@ _ALTERNATIVES: Final = (
     _Alt("path", "[~.]", rf"{_not_after('./~-')}(?:(?<=\.)\.)?/(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
     _Alt("path", "[A-Za-z]", f":{_WIN_SEGS}", ("\\",)),
     _Alt("path", r"\\", rf"(?<!\\.){_WIN_SEGS}", ("\\",)),
-    _Alt(  # bucket/key: a digit, "_", "." or "-" somewhere, and a letter in the last segment
+    _Alt(  # bucket/key: a digit, "_", "." or "-" somewhere, a lowercase letter in the last part
         "path",
         r"[\w@%+~=$-]",
         rf"{_not_after('./@~-')}(?=[\w@%+~=$.-]*+/)"
         rf"(?:(?<=[0-9_-])|(?=(?:{_LETTER}++|[@%+~=$/]++)*+[0-9_.-]))"
-        rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[0-9_@%+~=$.-]*+{_LETTER}){_SEG}(?![<\w/])",
+        rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[0-9A-Z_@%+~=$.-]*+{_LOWER}){_SEG}(?![<\w/])",
         ("/",),
     ),
     _Alt(
@@ -242,7 +243,7 @@ _ALTERNATIVES: Final = (
         "[a-z]",
         rf"{_not_after('.@/-')}(?:(?<=l)ocalhost|[a-z0-9-]*+\.(?:[a-z0-9][a-z0-9-]*+\.)*+"
         rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+):[0-9]{{1,5}}(?![<\w:])(?!\.[\w<])",
-        (":", "."),
+        (":",),
     ),
     _Alt("hex", "0", rf"{_not_after('.')}[xX]{_HEX}++(?![\w<])"),
     _Alt(
@@ -261,11 +262,9 @@ _ALTERNATIVES: Final = (
     _Alt("num", "[0-9]", _not_after(".") + "[0-9]*+" + _NUM_TAIL),
 )
 
-# Lines without any of these characters have nothing to mask (every alternative needs one).
-_has_candidate: Final = re.compile(r"[0-9'\"\[(/\\@]").search
 # Substrings that decide which alternatives take part (one compiled regex per combination);
 # every ``requires`` entry is one of these.
-_TRIGGERS: Final = ("://", "/", ":", "::", ".", "@", "\\")
+_TRIGGERS: Final = ("://", "/", ":", "::", "@", "\\")
 _PRINTABLE_ASCII: Final = tuple(chr(i) for i in range(0x21, 0x7F))
 
 
@@ -327,11 +326,9 @@ def _masker_for(present: tuple[bool, ...]) -> _Masker:
     return _Masker(compiled, tuple(kinds), replace)
 
 
-def _prepare(text: str) -> tuple[str, _Masker | None]:
-    """Cut and collapse *text*; pick the masker for it, or None when nothing can match."""
+def _prepare(text: str) -> tuple[str, _Masker]:
+    """Cut and collapse *text*, and pick the masker for it."""
     text = " ".join(text[:MAX_MESSAGE_CHARS].split())
-    if _has_candidate(text) is None:
-        return text, None
     return text, _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
 
 
@@ -350,8 +347,6 @@ def template_uncached(text: str) -> str:
     """Return the template of *text*, computed afresh (see ``grouping.message_template``)."""
     # _prepare inlined: this is the hot path.
     text = " ".join(text[:MAX_MESSAGE_CHARS].split())
-    if _has_candidate(text) is None:
-        return text
     masker = _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
     # The leading space is the context character for a value at the very start.
     template = masker.pattern.sub(masker.replace, " " + text)[1:]
@@ -361,8 +356,6 @@ def template_uncached(text: str) -> str:
 def parameterize_uncached(text: str) -> Parameterized:
     """Return *text* split into template and masked values, computed afresh."""
     text, masker = _prepare(text)
-    if masker is None:
-        return Parameterized(text, ())
     text = " " + text
     pieces: list[str] = []
     values: list[MaskedValue] = []

@@ -24,17 +24,29 @@ INTERNAL_LOGGER_PREFIXES: tuple[str, ...] = (
     "jibe_alerts",
 )
 _PREFIX_DOTS = tuple(p + "." for p in INTERNAL_LOGGER_PREFIXES)
-_local = threading.local()
+_internal_threads: set[int] = set()
+# Verdict per logger name: emit() runs for every record, so decide each name once.
+_verdicts: dict[str, bool] = {}
+_MAX_VERDICTS = 10_000
 
 
 def mark_internal_thread() -> None:
     """Mark the calling thread as ours: records it emits are never handled by our handlers."""
-    _local.internal = True
+    _internal_threads.add(threading.get_ident())
+
+
+def unmark_internal_thread() -> None:
+    """Forget the calling thread (it is about to end; its ident may be reused)."""
+    _internal_threads.discard(threading.get_ident())
 
 
 def is_internal(record: logging.LogRecord) -> bool:
     """Return True when ``record`` comes from our own machinery and must be ignored."""
-    if getattr(_local, "internal", False):
-        return True
     name = record.name
-    return name in INTERNAL_LOGGER_PREFIXES or name.startswith(_PREFIX_DOTS)
+    verdict = _verdicts.get(name)
+    if verdict is None:
+        if len(_verdicts) >= _MAX_VERDICTS:
+            _verdicts.clear()
+        verdict = _verdicts[name] = (
+            name in INTERNAL_LOGGER_PREFIXES or name.startswith(_PREFIX_DOTS))
+    return verdict or threading.get_ident() in _internal_threads

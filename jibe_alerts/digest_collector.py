@@ -1,30 +1,24 @@
 """Turning queued records into per-group deltas, one store write per batch.
 
 Runs on the worker thread: the record's group (template, entities) is computed here, not on
-the application thread, and a batch of thousands of records of a few groups becomes a few
+the application thread. A batch is first counted per distinct message (a flood repeats the
+same few texts), then each distinct message is grouped once, so thousands of records of a few
+groups cost a dictionary update each and become a few
 :class:`~jibe_alerts.window_state.GroupDelta` objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
 
 from jibe_alerts.grouping import Grouper
 from jibe_alerts.window_state import GroupDelta
 
 __all__ = ["Collector", "DigestItem"]
 
-
-class DigestItem(NamedTuple):
-    """What the application thread keeps of one record."""
-
-    logger: str
-    levelno: int
-    msg: object
-    args: object
-    message: str
-    created: float
+#: What the application thread keeps of one record (a plain tuple: cheapest to build):
+#: (logger name, level number, msg, args, formatted message, created).
+DigestItem = tuple[str, int, object, object, str, float]
 
 
 class Collector:
@@ -38,16 +32,41 @@ class Collector:
 
     def aggregate(self, items: Iterable[DigestItem]) -> list[GroupDelta]:
         """Return one delta per group present in ``items``, in first-seen order."""
+        distinct: dict[tuple[str, int, str, str | None], _Seen] = {}
+        for logger, levelno, msg, args, message, created in items:
+            key = (logger, levelno, message, msg if args and type(msg) is str else None)
+            seen = distinct.get(key)
+            if seen is None:
+                distinct[key] = _Seen(created, msg, args)
+            else:
+                seen.count += 1
+                if created < seen.first:
+                    seen.first = created
+                elif created > seen.last:
+                    seen.last = created
         deltas: dict[str, GroupDelta] = {}
-        for item in items:
-            grouping = self.grouper.group(item.logger, item.msg, item.args, item.message)
+        for (logger, levelno, message, _), seen in distinct.items():
+            grouping = self.grouper.group(logger, seen.msg, seen.args, message)
             delta = deltas.get(grouping.key)
             if delta is None:
                 delta = deltas[grouping.key] = GroupDelta(
-                    key=grouping.key, channel=self.channel_for(item.logger), logger=item.logger,
-                    template=grouping.template, sample=item.message, level=item.levelno, count=0,
-                    first_seen=item.created, last_seen=item.created,
+                    key=grouping.key, channel=self.channel_for(logger), logger=logger,
+                    template=grouping.template, sample=message, level=levelno, count=0,
+                    first_seen=seen.first, last_seen=seen.last,
                 )
-            delta.absorb(level=item.levelno, created=item.created, message=item.message,
-                         entities=grouping.entities, max_samples=self.max_samples)
+            delta.absorb(level=levelno, count=seen.count, first=seen.first, last=seen.last,
+                         message=message, entities=grouping.entities,
+                         max_samples=self.max_samples)
         return list(deltas.values())
+
+
+class _Seen:
+    """Records of one distinct message in a batch: how many, first/last time, msg and args."""
+
+    __slots__ = ("args", "count", "first", "last", "msg")
+
+    def __init__(self, created: float, msg: object, args: object) -> None:
+        self.count = 1
+        self.first = self.last = created
+        self.msg = msg
+        self.args = args

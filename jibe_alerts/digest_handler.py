@@ -149,11 +149,12 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
 
     def prepare(self, record: logging.LogRecord) -> DigestItem:
         """Read the record's message once; grouping happens on the worker thread."""
-        message, ok = record_message(record)
-        if not ok:
+        try:
+            message = record.getMessage()
+        except Exception:
+            message, _ = record_message(record)
             self._count("malformed")
-        return DigestItem(record.name, record.levelno, record.msg, record.args, message,
-                          record.created)
+        return (record.name, record.levelno, record.msg, record.args, message, record.created)
 
     # -- worker thread ------------------------------------------------------------------------
 

@@ -249,17 +249,32 @@ def _logger_names(loggers: object) -> tuple[str, ...]:
     return tuple(loggers)
 
 
-def _analyse(head: str) -> tuple[str, tuple[str, ...]]:
-    """Return the template and the entities of a message head."""
+def _analyse(head: str, *, max_entities: int) -> tuple[str, tuple[str, ...]]:
+    """Return the template and the (bounded) entities of a message head."""
     p = _cached_parameterize(head)
-    return p.template, tuple(entities_of(p))
+    return p.template, _bounded(entities_of(p), max_entities)
+
+
+def _bounded(entities: Iterable[str], limit: int) -> tuple[str, ...]:
+    """Deduplicate, tidy and cap entities: at most *limit*, each at most MAX_ENTITY_CHARS."""
+    kept: dict[str, None] = {}
+    for entity in entities:
+        if len(kept) >= limit:
+            break
+        name = " ".join(entity.split())
+        if len(name) > MAX_ENTITY_CHARS:
+            name = name[: MAX_ENTITY_CHARS - 1] + "\u2026"
+        if name:
+            kept.setdefault(name)
+    return tuple(kept)
 
 
 class Grouper:
     """Assign log records to groups; construct once, call :meth:`group` for every record.
 
-    The analysis of a message is remembered per distinct message text (an LRU of
-    *cache_size*), so a flood of identical messages costs a dictionary lookup each.
+    Results are remembered per distinct logger name and message text (LRU caches of
+    *cache_size* entries), so a flood of identical messages costs a dictionary lookup each.
+    The cached functions are pure, so caching never changes a result.
     """
 
     def __init__(
@@ -273,7 +288,17 @@ class Grouper:
             raise ValueError("max_entities_per_record must be >= 0")
         self._rules = tuple(rules)
         self._max_entities = max_entities_per_record
-        self._analyse = functools.lru_cache(maxsize=cache_size)(_analyse)
+        memo = functools.lru_cache(maxsize=cache_size)
+        analyse = memo(functools.partial(_analyse, max_entities=max_entities_per_record))
+        key_of = memo(grouping_key)
+
+        def masked(logger_name: str, head: str) -> Grouping:
+            template, entities = analyse(head)
+            return Grouping(key_of(logger_name, template), template, entities)
+
+        self._analyse = analyse
+        self._key_of = key_of
+        self._masked = memo(masked)
 
     def group(self, logger_name: str, msg: object, args: object, message: str) -> Grouping:
         """Return the group of a record from its logger name, ``msg``, ``args`` and message.
@@ -284,18 +309,19 @@ class Grouper:
         :func:`message_template`.
         """
         head = message[:MAX_MESSAGE_CHARS]
-        rule = self._rule_for(logger_name, head)
+        rule = self._rule_for(logger_name, head) if self._rules else None
         if rule is not None:
             template = self._analyse(head)[0] if rule.key is None else rule.key
-            entities: Iterable[str] = (
-                self._analyse(head)[1] if rule.entity is None else rule.entities_in(head)
-            )
+            if rule.entity is None:
+                entities = self._analyse(head)[1]
+            else:
+                entities = _bounded(rule.entities_in(head), self._max_entities)
         elif isinstance(msg, str) and isinstance(args, tuple | Mapping) and args:
             template = msg[:MAX_TEMPLATE_CHARS]
-            entities = _string_args(args) or self._analyse(head)[1]
+            entities = _bounded(_string_args(args), self._max_entities) or self._analyse(head)[1]
         else:
-            template, entities = self._analyse(head)
-        return Grouping(grouping_key(logger_name, template), template, self._bound(entities))
+            return self._masked(logger_name, head)
+        return Grouping(self._key_of(logger_name, template), template, entities)
 
     def _rule_for(self, logger_name: str, head: str) -> GroupingRule | None:
         """Return the first rule that covers *logger_name* and matches *head*."""
@@ -303,19 +329,6 @@ class Grouper:
             if rule.applies_to(logger_name) and rule.match.search(head):
                 return rule
         return None
-
-    def _bound(self, entities: Iterable[str]) -> tuple[str, ...]:
-        """Deduplicate, tidy and cap entities: at most max_entities_per_record, each short."""
-        kept: dict[str, None] = {}
-        for entity in entities:
-            if len(kept) >= self._max_entities:
-                break
-            name = " ".join(entity.split())
-            if len(name) > MAX_ENTITY_CHARS:
-                name = name[: MAX_ENTITY_CHARS - 1] + "\u2026"
-            if name:
-                kept.setdefault(name)
-        return tuple(kept)
 
 
 def _string_args(args: tuple[object, ...] | Mapping[object, object]) -> list[str]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from jibe_alerts import _handover
-from jibe_alerts._selfguard import is_internal, mark_internal_thread
+from jibe_alerts._selfguard import is_internal, mark_internal_thread, unmark_internal_thread
 from jibe_alerts.secrets import redact
 
 __all__ = ["QueueingHandler"]
@@ -64,6 +64,7 @@ class QueueingHandler(logging.Handler, Generic[T]):
         }
         self._taken = 0
         self._successor: QueueingHandler[T] | None = None
+        self._accepting = True  # False once closed for good or handed to a successor
         self._adopted: list[QueueingHandler[T]] = []
         self._handoff_lock = threading.Lock()
         self._parked_done = False
@@ -92,17 +93,21 @@ class QueueingHandler(logging.Handler, Generic[T]):
         if is_internal(record):
             return
         try:
-            successor = self._successor
-            if successor is not None:
-                successor.handle(record)
-            elif len(self._queue) >= self.queue_size:
-                self._count("dropped")
-            elif self._state == "closed":
-                self._count("dropped_after_close")
-            else:
+            if self._accepting and len(self._queue) < self.queue_size:
                 self._queue.append(self.prepare(record))
+            else:
+                self._emit_elsewhere(record)
         except Exception:
             self.handleError(record)
+
+    def _emit_elsewhere(self, record: logging.LogRecord) -> None:
+        successor = self._successor
+        if successor is not None:
+            successor.handle(record)
+        elif self._state == "closed":
+            self._count("dropped_after_close")
+        else:
+            self._count("dropped")
 
     def prepare(self, record: logging.LogRecord) -> T:
         """Return the item to queue for ``record`` (runs on the application thread)."""
@@ -152,6 +157,12 @@ class QueueingHandler(logging.Handler, Generic[T]):
 
     def _run(self) -> None:
         mark_internal_thread()
+        try:
+            self._loop()
+        finally:
+            unmark_internal_thread()
+
+    def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(self.tick)
             self._wake.clear()
@@ -233,6 +244,7 @@ class QueueingHandler(logging.Handler, Generic[T]):
             return
         parked = self._state == "parked"
         self._state = "closed"
+        self._accepting = False
         deadline = self.clock() + self.close_timeout
         if not parked:
             self._final_deadline = deadline
@@ -265,6 +277,7 @@ class QueueingHandler(logging.Handler, Generic[T]):
         with previous._handoff_lock:
             previous._successor = self
             previous._state = "closed"
+            previous._accepting = False
             if previous._parked_done:
                 self.receive(previous.leftovers())
         # Records that reach the old queue after this (a racing emit) are swept up by

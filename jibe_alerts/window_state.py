@@ -40,15 +40,15 @@ class GroupDelta:
     entities: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
 
-    def absorb(self, *, level: int, created: float, message: str,
+    def absorb(self, *, level: int, count: int, first: float, last: float, message: str,
                entities: Sequence[str], max_samples: int) -> None:
-        """Add one more record of this group."""
-        self.count += 1
+        """Add ``count`` records of this group with the same ``message``."""
+        self.count += count
         self.level = max(self.level, level)
-        self.first_seen = min(self.first_seen, created)
-        self.last_seen = max(self.last_seen, created)
+        self.first_seen = min(self.first_seen, first)
+        self.last_seen = max(self.last_seen, last)
         for entity in entities:
-            self.entities[entity] = self.entities.get(entity, 0) + 1
+            self.entities[entity] = self.entities.get(entity, 0) + count
         if len(self.samples) < max_samples and message not in self.samples:
             self.samples.append(message)
 

@@ -38,12 +38,12 @@ JIBE = (
 OTHER_SYSTEMS = (
     '10.1.2.3 - - [28/Jul/2020:19:53:04 +0000] "GET /api/v1/users/42 HTTP/1.1" 200 512 "-" '
     '"curl/7.68.0"',
-    "2020/07/28 19:53:04 [error] 2231#2231: *9 open() \"/var/www/html/favicon.ico\" failed "
+    '2020/07/28 19:53:04 [error] 2231#2231: *9 open() "/var/www/html/favicon.ico" failed '
     "(2: No such file or directory)",
     "upstream timed out (110: Connection timed out) while reading response header from upstream",
     'ERROR:  duplicate key value violates unique constraint "users_email_key"',
     "LOG:  checkpoint complete: wrote 1204 buffers (7.3%); 0 WAL file(s) added, 1 removed",
-    "FATAL:  password authentication failed for user \"app\"",
+    'FATAL:  password authentication failed for user "app"',
     "LOG:  duration: 1532.221 ms  statement: SELECT * FROM orders WHERE id = 991",
     "1:M 28 Jul 2020 19:53:04.123 * Background saving started by pid 4242",
     "Error 111 connecting to redis-master.cache.svc.cluster.local:6379. Connection refused.",
@@ -59,8 +59,7 @@ OTHER_SYSTEMS = (
     "panic: runtime error: invalid memory address or nil pointer dereference",
     "goroutine 17 [running]:",
     "/app/internal/sync/worker.go:88 +0x1d4",
-    "Jul 29 00:00:11 web-1 sshd[1234]: Failed password for root from 203.0.113.9 port 52211 "
-    "ssh2",
+    "Jul 29 00:00:11 web-1 sshd[1234]: Failed password for root from 203.0.113.9 port 52211 ssh2",
     "Started Session 42 of user deploy.",
     "nginx.service: Main process exited, code=exited, status=1/FAILURE",
     "Request to https://api.stripe.com/v1/charges failed with 503 after 2.5s",
