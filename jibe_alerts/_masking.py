@@ -66,15 +66,26 @@ def _names_after_first(names: tuple[str, ...]) -> str:
 
 # Patterns are compiled with re.ASCII, and every ``\w`` (always written inside a character
 # class) also takes all non-ASCII characters: Unicode category tests are slow in ``re``, and
-# non-ASCII text counts as letters anyway.
-_NON_ASCII = r"\x80-\U0010ffff"
-_LETTER = rf"[A-Za-z{_NON_ASCII}]"
-_LOWER = rf"[a-z{_NON_ASCII}]"
+# non-ASCII text counts as letters anyway.  Such a class is rewritten as the negation of its
+# ASCII complement, which ``re`` compiles and tests quickly.
+_CLASS_OR_ESCAPE = re.compile(r"\\.|\[\^?\]?(?:[^\]\\]|\\.)*\]", re.DOTALL)
+_LETTER = "[^\\x00-@\\[-`{-\\x7f]"  # ASCII letters and everything non-ASCII
+_LOWER = "[^\\x00-`{-\\x7f]"  # ASCII lowercase letters and everything non-ASCII
+
+
+def _widened(token: re.Match[str]) -> str:
+    r"""Return a ``[...\w...]`` class as a negated class that matches all non-ASCII too."""
+    text = token[0]
+    if not text.startswith("[") or text.startswith("[^") or r"\w" not in text:
+        return text
+    ascii_class = re.compile(text, re.ASCII)
+    outside = [c for c in map(chr, range(128)) if not ascii_class.fullmatch(c)]
+    return "[^" + "".join(f"\\x{ord(c):02x}" for c in outside) + "]"
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
     r"""Compile one of this module's patterns (see the note on ``\w`` above)."""
-    return re.compile(pattern.replace(r"\w", r"\w" + _NON_ASCII), re.ASCII | re.DOTALL)
+    return re.compile(_CLASS_OR_ESCAPE.sub(_widened, pattern), re.ASCII | re.DOTALL)
 
 
 # --- building blocks --------------------------------------------------------------------------

@@ -31,7 +31,8 @@ def parse_duration(value: object) -> float:
             f"expected a duration such as 30, \"30s\", \"5m\" or \"4h\", got {type(value).__name__}"
         )
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"a duration must be a finite number of seconds >= 0, got {value!r}")
+        raise ValueError(f"a duration must be a finite number of seconds >= 0 (e.g. 30 or "
+                         f"\"30s\"), got {value!r}")
     return seconds
 
 
