@@ -11,23 +11,25 @@ memory: 1,000,000 records over 100,000 distinct message shapes; peak RSS of the 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import logging
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import isolated_logger, median_rate, print_table, time_calls  # noqa: E402
+from _bench import isolated_logger, median_rate, print_table, time_calls
 
-from jibe_alerts.digest_handler import SlackDigestHandler  # noqa: E402
-from jibe_alerts.stores.memory import MemoryStore  # noqa: E402
+from jibe_alerts.digest_handler import SlackDigestHandler
+from jibe_alerts.stores.memory import MemoryStore
 
-TOKEN = "xoxb-bench"  # noqa: S105 - nothing is posted: group_wait is an hour
+TOKEN = "xoxb-bench"
 PROVIDERS = ["Sales GovCloud", "Eng Cloud", "Shared Media", "S3 Cloud", "Finance Archive"]
-SHAPES = [
+SHAPES: list[tuple[str, Callable[[int], tuple[object, ...]]]] = [
     ("Providers Still Sync Delayed: %s", lambda i: ([f"{PROVIDERS[i % 5]} - {i % 9} days"],)),
     ("Start Folder Monitor '%s' - [AWSLogs]", lambda i: (PROVIDERS[i % 5],)),
     ("New bucket - %s/bucket%d_logs", lambda i: (PROVIDERS[i % 5], i % 97)),
@@ -50,7 +52,7 @@ def _log_mixed(logger: logging.Logger, i: int) -> None:
 def _in_window(handler: SlackDigestHandler) -> int:
     store = handler.store
     assert isinstance(store, MemoryStore)
-    return sum(g.count for g in store._groups.values())  # noqa: SLF001 - benchmark probe
+    return sum(g.count for g in store._groups.values())
 
 
 def _pipeline_run(records: int) -> tuple[float, dict[str, int]]:
@@ -76,7 +78,7 @@ def throughput(records: int, runs: int) -> list[dict[str, Any]]:
     stats: dict[str, int] = {}
     for _ in range(runs):
         null_logger = isolated_logger("bench.null", logging.NullHandler())
-        null_runs.append(time_calls(lambda i: _log_mixed(null_logger, i), records))
+        null_runs.append(time_calls(functools.partial(_log_mixed, null_logger), records))
         elapsed, stats = _pipeline_run(records)
         ours_runs.append(elapsed)
     null_ns, null_spread = median_rate(null_runs, records)
