@@ -100,7 +100,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         limits = StoreLimits(max_open_groups=_positive("max_open_groups", max_open_groups),
                              max_entities=_positive("max_entities", max_entities),
                              max_samples=_positive("max_samples", max_samples))
-        self.store = store or _make_store(redis_url, limits, self.options.channel)
+        self.store = store or _make_store(redis_url, limits)
         self.delivery = SlackDelivery(
             client or build_client(self.options.api_key, base_url=base_url, timeout=timeout),
             clock=clock, sleep=sleep)
@@ -202,9 +202,14 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         return 0 if self.store.shared else self.store.counters().get("pending_records", 0)
 
     def take_over(self, previous: Successor) -> None:
-        """Adopt a parked handler's queue; the window itself is shared through the store."""
+        """Adopt a parked handler's queue and, with the embedded store, its window.
+
+        (A shared store needs no adoption: both handlers already see the same window.)
+        """
         super().take_over(previous)
         if isinstance(previous, SlackDigestHandler):
+            if not previous.store.shared and not self.store.shared:
+                self.store = self.flusher.store = previous.store
             for key, value in previous.flusher.stats.counts.items():
                 self.flusher.stats.add(key, value)
 
@@ -229,10 +234,11 @@ def _positive(name: str, value: int) -> int:
     return value
 
 
-def _make_store(redis_url: str | None, limits: StoreLimits, name: str) -> WindowStore:
+def _make_store(redis_url: str | None, limits: StoreLimits) -> WindowStore:
     url = redis_url or os.environ.get("JIBE_REDIS_URL")
     if url:
         from jibe_alerts.stores.redis import RedisStore  # noqa: PLC0415 - optional backend
 
-        return RedisStore.from_url(url, limits=limits)
-    return MemoryStore.named(name, limits)
+        store: WindowStore = RedisStore.from_url(url, limits=limits)
+        return store
+    return MemoryStore(limits)

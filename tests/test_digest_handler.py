@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -362,3 +365,58 @@ class TestConcurrency:
         stats = handler.stats()
         assert stats["dropped"] >= 890
         assert stats["records_in"] + stats["dropped"] == 1000
+
+
+class TestLifecycle:
+    """Reloads continue the window; a process that exits delivers what it held."""
+
+    def test_reload_continues_the_window(self, slack: SlackStandIn, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+        """After a config reload the new handler updates the same message, not a new one."""
+        from jibe_alerts.reload import apply_config  # noqa: PLC0415
+
+        monkeypatch.setenv("JIBE_SLACK_BASE_URL", slack.base_url)
+        config: dict[str, Any] = {
+            "version": 1, "disable_existing_loggers": False,
+            "handlers": {"digest": {
+                "class": "jibe_alerts.SlackDigestHandler", "api_key": TOKEN,
+                "channel": "#alerts", "group_wait": 0.2, "group_interval": 0.2,
+                "flush_interval": 0.05}},
+            "loggers": {"jibe.provider": {"level": "INFO", "handlers": ["digest"],
+                                          "propagate": False}},
+        }
+        apply_config(config)
+        log = logging.getLogger("jibe.provider")
+        log.warning("Bucket removed %s", "S3 Cloud/a")
+        wait_until(lambda: len(slack.messages("alerts")) == 1)
+        config["handlers"]["digest"]["title"] = "renamed after reload"
+        apply_config(config)
+        log.warning("Bucket removed %s", "S3 Cloud/b")
+        wait_until(lambda: slack.messages("alerts")[0].edit_count >= 1)
+        logging.shutdown()
+        (message,) = slack.messages("alerts")
+        assert "×2" in texts(message) and "renamed after reload" in texts(message)
+
+    def test_process_exit_delivers_pending(self, slack: SlackStandIn, tmp_path: Path) -> None:
+        """A process that logs and exits normally posts its digest at exit (logging.shutdown)."""
+        script = f"""
+import logging
+from jibe_alerts import SlackDigestHandler
+handler = SlackDigestHandler({TOKEN!r}, "#alerts", base_url={slack.base_url!r})
+log = logging.getLogger("jibe.provider")
+log.addHandler(handler)
+for i in range(500):
+    log.warning("Providers Still Sync Delayed: %s", ["Eng Cloud - %d days" % (i % 3)])
+"""
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        (message,) = slack.messages("alerts")
+        assert "×500" in texts(message)
+
+
+def wait_until(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)

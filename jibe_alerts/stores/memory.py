@@ -1,7 +1,7 @@
 """The embedded window store: the digest window in this process's memory.
 
-Used when no ``redis_url`` is configured. It survives handler replacement (a config reload)
-because handlers look their store up by name in :func:`MemoryStore.named`. Memory is bounded:
+Used when no ``redis_url`` is configured. It survives handler replacement (a config reload):
+the new handler adopts its predecessor's store. Memory is bounded:
 at most ``max_open_groups`` incidents (records past that fold into one overflow group per
 channel, counted, never lost), bounded entities and samples per group, and message records
 kept in a ``cachetools.TTLCache`` so none outlives ``repeat_interval`` plus a margin.
@@ -28,8 +28,6 @@ from jibe_alerts.window_state import (
 
 __all__ = ["MemoryStore"]
 
-_named: dict[str, MemoryStore] = {}
-_named_lock = threading.Lock()
 #: Messages are forgotten this long after their last update even if something went wrong.
 MESSAGE_TTL = 2 * 24 * 3600.0
 
@@ -52,15 +50,6 @@ class MemoryStore:
         self._ids = itertools.count(1)
         self._counters = {"overflowed": 0, "entities_dropped": 0, "incidents_opened": 0,
                           "incidents_resolved": 0}
-
-    @classmethod
-    def named(cls, name: str, limits: StoreLimits | None = None) -> MemoryStore:
-        """Return the process-wide store called ``name`` (created on first use)."""
-        with _named_lock:
-            store = _named.get(name)
-            if store is None:
-                store = _named[name] = cls(limits)
-            return store
 
     # -- adders -------------------------------------------------------------------------------
 
