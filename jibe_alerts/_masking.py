@@ -24,7 +24,7 @@ from typing import Final, NamedTuple
 
 #: Only this many leading characters of a message take part in its template.
 MAX_MESSAGE_CHARS: Final = 1000
-#: Templates are cut (at a space) to this many characters, so a template is its own template.
+#: Longer templates are cut after a space or a placeholder (so a template is its own template).
 MAX_TEMPLATE_CHARS: Final = 1000
 
 
@@ -114,11 +114,6 @@ _TIME_END = r"(?![<\w:])"
 _SEG = r"(?:\.\.?(?=/)|\.*+[\w@%+~=$-]++(?:\.++[\w@%+~=$-]++)*+)"
 _PATH_TAIL = r"(?::[0-9]++){0,2}(?:\?(?:[\w%+=&/~-]++|\.(?=[\w]))*+)?"
 _SRC_EXT = "(?:py|pyx|java|go|js|mjs|ts|tsx|rb|c|h|cc|cpp|hpp|rs|php|kt|scala|cs|swift|sh|lua|pl)"
-_V6 = (
-    rf"(?=[a-fA-F:]*+[0-9])(?:(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
-    rf"|(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?::"
-    rf"(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?(?:\.[0-9]{{1,3}}){{0,3}}(?:%[\w.]+)?)"
-)
 _H4 = f"{_HEX}{{1,4}}"
 _V6_TAIL = r"(?:\.[0-9]{1,3}){0,3}(?:%[\w.]+)?(?![<\w:])"
 # IPv6 after its first character: all eight groups, or "::" with at least one digit around it.
@@ -127,6 +122,7 @@ _V6_SHORT_REST = (
     rf"(?:(?<=[0-9])|(?=[a-fA-F:]*+[0-9]))"
     rf"(?:(?<=:):|{_HEX}{{0,3}}(?::{_H4}){{0,6}}::)(?:{_H4}(?::{_H4}){{0,6}})?{_V6_TAIL}"
 )
+_V6 = rf"(?:{_HEX}{_V6_FULL_REST}|[0-9a-fA-F:]{_V6_SHORT_REST})"
 _WIN_SEG = r"[^\\\s:*?\"<>|',;()\[\]]++"
 _WIN_SEGS = rf"\\{_WIN_SEG}(?:\\{_WIN_SEG})*+"  # never ends with a backslash
 _LIST_ITEM = rf"(?:{_Q1}|{_Q2}|[^\s,()\[\]'\"<>]++)"

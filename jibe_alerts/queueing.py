@@ -26,6 +26,14 @@ from jibe_alerts.secrets import redact
 __all__ = ["QueueingHandler"]
 
 
+def _drain(waiters: deque[threading.Event]) -> list[threading.Event]:
+    drained = []
+    with contextlib.suppress(IndexError):
+        while True:
+            drained.append(waiters.popleft())
+    return drained
+
+
 def _holds_logging_lock() -> bool:
     """True when this thread holds logging's module lock (inside dictConfig)."""
     is_owned = getattr(logging._lock, "_is_owned", None)  # type: ignore[attr-defined]
@@ -73,7 +81,8 @@ class QueueingHandler(logging.Handler, Generic[T]):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._final_deadline: float | None = None
-        self._flush_waiters: list[threading.Event] = []
+        self._flush_waiters: deque[threading.Event] = deque()
+        self._taken_at_handover = 0
         self._worker = threading.Thread(
             target=self._run, name=f"jibe-alerts-{self.kind}", daemon=True
         )
@@ -166,7 +175,7 @@ class QueueingHandler(logging.Handler, Generic[T]):
         while not self._stopping.is_set():
             self._wake.wait(self.tick)
             self._wake.clear()
-            waiters, self._flush_waiters = self._flush_waiters, []
+            waiters = _drain(self._flush_waiters)
             self._absorb_adopted()
             self._guarded(self.work)
             for waiter in waiters:
@@ -184,7 +193,7 @@ class QueueingHandler(logging.Handler, Generic[T]):
         else:
             self._guarded(lambda: self.finish_work(deadline))
             self._account_leftovers()
-        for waiter in self._flush_waiters:
+        for waiter in _drain(self._flush_waiters):
             waiter.set()
 
     def _guarded(self, step: Callable[[], None]) -> None:
@@ -288,6 +297,7 @@ class QueueingHandler(logging.Handler, Generic[T]):
             for key, value in previous.counts().items():
                 if key not in ("records_in", "queued"):
                     self._counts[key] = self._counts.get(key, 0) + value
+            previous._taken_at_handover = previous._taken
             self._taken += previous._taken
         self._wake.set()
 
@@ -305,7 +315,9 @@ class QueueingHandler(logging.Handler, Generic[T]):
         """Return the handler's counters (records in, dropped, …) as a new dict."""
         with self._counter_lock:
             counts = dict(self._counts)
-        counts["records_in"] = self._taken + len(self._queue)
+        # A predecessor's worker may still take records it had queued (then counted there).
+        late = sum(p._taken - p._taken_at_handover for p in self._adopted)
+        counts["records_in"] = self._taken + late + len(self._queue)
         counts["queued"] = len(self._queue)
         return counts
 

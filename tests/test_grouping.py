@@ -227,7 +227,10 @@ OTHER_SYSTEM_TEMPLATES = [
         "Uploaded 12MB to s3://backups/db/2020-07-28.sql.gz in 3.5s",
         "Uploaded <num> to <url> in <duration>",
     ),
-    ("Connection pool exhausted (size=20), waiting", "Connection pool exhausted (size=<num>), waiting"),
+    (
+        "Connection pool exhausted (size=20), waiting",
+        "Connection pool exhausted (size=<num>), waiting",
+    ),
     ("Cache miss for key user:42:profile", "Cache miss for key user:<num>:profile"),
     (
         "Retrying in 0.5 seconds (attempt 3 of 5)",
@@ -248,7 +251,10 @@ OTHER_SYSTEM_TEMPLATES = [
     ),
     ("Job finished at Tue, 28 Jul 2020 19:53:04 +0000", "Job finished at <datetime>"),
     ("Job started at 2020-07-28T19:53:04.123456+02:00", "Job started at <datetime>"),
-    ("Certificate expires on Jul 28, 2020 (in 30 days)", "Certificate expires on <date> (in <duration>)"),
+    (
+        "Certificate expires on Jul 28, 2020 (in 30 days)",
+        "Certificate expires on <date> (in <duration>)",
+    ),
     ("Backup of 2020-07-28 done at 03:00:01", "Backup of <date> done at <time>"),
     ("Temperature -5.5 below threshold +3", "Temperature <num> below threshold <num>"),
     ("Pointer 0xc000123456 freed twice", "Pointer <hex> freed twice"),
@@ -274,7 +280,10 @@ SAME_GROUP = [
         "'Sales GovCloud - 2 hours, Real-Time Refresh On']",
     ),
     ("Found New Provider - 'Shared Media'", "Found New Provider - 'Eng Cloud'"),
-    ("Start Folder Monitor 'Shared Media' - [AWSLogs]", "Start Folder Monitor 'Eng Cloud' - [AWSLogs]"),
+    (
+        "Start Folder Monitor 'Shared Media' - [AWSLogs]",
+        "Start Folder Monitor 'Eng Cloud' - [AWSLogs]",
+    ),
     ("New bucket - Shared Media/sharedmedia123_logs", "New bucket - Shared Media/media_assets_123"),
     (
         "Provider ReSync Found (Started Completed '2020-07-01 18:22:39 UTC') - Eng Cloud",
@@ -309,11 +318,23 @@ SAME_GROUP = [
 
 DIFFERENT_GROUPS = [
     ("Providers Sync Delayed: ['Eng Cloud']", "Providers Still Sync Delayed: ['Eng Cloud']"),
-    ("Providers Still Sync Delayed: ['Eng Cloud']", "Providers No Longer Sync Delayed: ['Eng Cloud']"),
+    (
+        "Providers Still Sync Delayed: ['Eng Cloud']",
+        "Providers No Longer Sync Delayed: ['Eng Cloud']",
+    ),
     ("Start Folder Monitor 'Eng Cloud' - [AWSLogs]", "Stop Folder Monitor 'Eng Cloud' - [AWSLogs]"),
-    ("Start Folder Monitor 'Eng Cloud' - [AWSLogs]", "Start Folder Monitor 'Eng Cloud' - [CloudTrail]"),
-    ("New bucket - Shared Media/x_1", "Bucket removed S3 Shared/x_1 (Folder Id: 1, Jibe Sync: False)"),
-    ("connect() failed (111: Connection refused)", "connect() failed (104: Connection reset by peer)"),
+    (
+        "Start Folder Monitor 'Eng Cloud' - [AWSLogs]",
+        "Start Folder Monitor 'Eng Cloud' - [CloudTrail]",
+    ),
+    (
+        "New bucket - Shared Media/x_1",
+        "Bucket removed S3 Shared/x_1 (Folder Id: 1, Jibe Sync: False)",
+    ),
+    (
+        "connect() failed (111: Connection refused)",
+        "connect() failed (104: Connection reset by peer)",
+    ),
     ('ERROR:  duplicate key value violates "a"', 'DETAIL:  duplicate key value violates "a"'),
     ("S3 upload failed", "S4 upload failed"),
     ("UTF8 decode error at 5", "UTF16 decode error at 5"),
@@ -500,14 +521,18 @@ class TestMessageTemplateProperties:
         p = parameterize(text)
         pieces = re.split(r"<[a-z]+>", p.template)
         assert len(pieces) == len(p.values) + 1
-        rebuilt = pieces[0] + "".join(v.text + rest for v, rest in zip(p.values, pieces[1:]))
+        rebuilt = pieces[0] + "".join(
+            v.text + rest for v, rest in zip(p.values, pieces[1:], strict=True)
+        )
         assert rebuilt == " ".join(text.split())
         assert [f"<{v.kind}>" for v in p.values] == re.findall(r"<[a-z]+>", p.template)
 
     def test_keys_are_the_same_in_another_process(self) -> None:
         """Another interpreter, with another hash seed, computes the same templates and keys."""
         texts = [line for line, _ in JIBE_TEMPLATES + OTHER_SYSTEM_TEMPLATES] + NASTY[:4]
-        here = [[message_template(t), grouping_key("jibe.provider", message_template(t))] for t in texts]
+        here = [
+            [message_template(t), grouping_key("jibe.provider", message_template(t))] for t in texts
+        ]
         script = (
             "import json, sys\n"
             "from jibe_alerts.grouping import grouping_key, message_template\n"
@@ -663,7 +688,9 @@ class TestGroupingRule:
             ({"match": "x", "loggers": ["ok", 3]}, r"^loggers: expected a list of non-empty"),
         ],
     )
-    def test_from_config_errors_name_the_field(self, config: dict[str, object], message: str) -> None:
+    def test_from_config_errors_name_the_field(
+        self, config: dict[str, object], message: str
+    ) -> None:
         """A bad rule raises ValueError whose message names the offending field."""
         with pytest.raises(ValueError, match=message):
             GroupingRule.from_config(config)
@@ -712,7 +739,10 @@ class TestGrouper:
     def test_masked_message(self) -> None:
         """Without rules or args the template is the masked message and the key its digest."""
         grouping = Grouper().group(
-            "jibe.provider", "Found New Provider - 'Shared Media'", (), "Found New Provider - 'Shared Media'"
+            "jibe.provider",
+            "Found New Provider - 'Shared Media'",
+            (),
+            "Found New Provider - 'Shared Media'",
         )
         assert grouping == Grouping(
             key=grouping_key("jibe.provider", "Found New Provider - <str>"),
@@ -759,9 +789,7 @@ class TestGrouper:
 
     def test_args_without_strings_use_the_message(self) -> None:
         """When no arg is a string, entities come from the formatted message."""
-        grouping = Grouper().group(
-            "app", "Delayed: %s", (["Eng Cloud"],), "Delayed: ['Eng Cloud']"
-        )
+        grouping = Grouper().group("app", "Delayed: %s", (["Eng Cloud"],), "Delayed: ['Eng Cloud']")
         assert grouping.template == "Delayed: %s"
         assert grouping.entities == ("Eng Cloud",)
 

@@ -1,0 +1,279 @@
+"""The window store's Lua scripts (registered once per client, run with EVALSHA).
+
+Every key a script touches comes in through ``KEYS`` (all under one hash tag, see
+:mod:`jibe_alerts.stores.redis_keys`), so they run on Redis Cluster too. Times travel as
+Python ``repr`` strings and are written back with ``%.17g``, so a float read back is the float
+written (``resolve`` compares ``active_at`` exactly). Log text arrives as raw UTF-8 bytes and
+is only stored, never parsed, except inside JSON that Python built (cjson keeps raw bytes).
+Every key a script writes gets a PEXPIRE of ``retention`` milliseconds; writes that belong to
+the flusher skip groups that no longer exist, so they never recreate a resolved group.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ADD",
+    "FORGET_MISSING",
+    "LEASE_ACQUIRE",
+    "LEASE_RELEASE",
+    "RECORD_POST",
+    "RECORD_UPDATE",
+    "REQUEUE",
+    "RESOLVE",
+]
+
+_NUM = "local function num(x) return string.format('%.17g', x) end\n"
+
+#: Merge a batch of group deltas, exactly like ``MemoryStore._add_one`` for each in turn.
+#: KEYS[1] groups zset, KEYS[2] outbox zset, KEYS[3] mdue zset, KEYS[4] mupd zset,
+#: KEYS[5] counters hash, KEYS[6..] three per distinct group: hash, entities zset, samples list.
+#: ARGV[1] now, ARGV[2] group_wait (s), ARGV[3] group_interval (s), ARGV[4] retention (ms),
+#: ARGV[5] max_open_groups, ARGV[6] max_entities, ARGV[7] max_samples,
+#: ARGV[8] the overflow group's template, ARGV[9] JSON list of deltas, each
+#: {k: key, i: KEYS index of its hash, ok: overflow key, oi: KEYS index of the overflow hash,
+#:  c: channel, l: logger, t: template, s: sample, lv: level, n: count, f: first_seen,
+#:  la: last_seen, e: {entity: count}, ss: [samples]}.
+#: Returns the number of deltas merged.
+ADD = _NUM + r"""
+local now, wait, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl, max_open = tonumber(ARGV[4]), tonumber(ARGV[5])
+local max_entities, max_samples = tonumber(ARGV[6]), tonumber(ARGV[7])
+local stale = '(' .. num(now - ttl / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', stale)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', stale)
+
+-- memory.py keeps the most frequent entities, ties by name: drop the rarest, among equal
+-- counts the greatest names (a zset orders equal scores by name, byte-wise).
+local function trim(e)
+  local excess = redis.call('ZCARD', e) - max_entities
+  if excess <= 0 then return 0 end
+  local edge = redis.call('ZRANGE', e, excess - 1, excess - 1, 'WITHSCORES')[2]
+  local below = redis.call('ZRANGEBYSCORE', e, '-inf', '(' .. edge, 'WITHSCORES')
+  local tied = redis.call('ZRANGEBYSCORE', e, edge, edge)
+  local dropped, k = 0, excess - #below / 2
+  for i = 2, #below, 2 do dropped = dropped + tonumber(below[i]) end
+  for i = #tied - k + 1, #tied do redis.call('ZREM', e, tied[i]) end
+  if #below > 0 then redis.call('ZREMRANGEBYSCORE', e, '-inf', '(' .. edge) end
+  return dropped + k * tonumber(edge)
+end
+
+local function details(g, e, s, d)
+  local any = false
+  for name, n in pairs(d.e) do
+    redis.call('ZINCRBY', e, n, name)
+    any = true
+  end
+  local dropped = any and trim(e) or 0
+  if dropped > 0 then
+    redis.call('HINCRBY', g, 'entities_other', dropped)
+    redis.call('HINCRBY', KEYS[5], 'entities_dropped', dropped)
+  end
+  local have = redis.call('LLEN', s)
+  if have < max_samples and #d.ss > 0 then
+    local seen = {}
+    for _, v in ipairs(redis.call('LRANGE', s, 0, -1)) do seen[v] = true end
+    for _, v in ipairs(d.ss) do
+      if have >= max_samples then break end
+      if not seen[v] then
+        redis.call('RPUSH', s, v)
+        seen[v], have = true, have + 1
+      end
+    end
+  end
+  for _, key in ipairs({g, e, s}) do redis.call('PEXPIRE', key, ttl) end
+end
+
+local function open(key, g, e, s, d)
+  redis.call('HSET', g, 'key', key, 'channel', d.c, 'logger', d.l, 'template', d.t,
+    'sample', d.s, 'level', d.lv, 'count', d.n, 'first_seen', num(d.f),
+    'last_seen', num(d.la), 'opened_at', ARGV[1], 'active_at', ARGV[1], 'entities_other', 0,
+    'posted_count', 0, 'posted_level', 0, 'attempts', 0, 'reminder', 0)
+  details(g, e, s, d)
+  redis.call('ZADD', KEYS[1], ARGV[1], key)
+  redis.call('ZADD', KEYS[2], num(now + wait), key)
+  redis.call('HINCRBY', KEYS[5], 'incidents_opened', 1)
+end
+
+local function merge(key, g, e, s, d)
+  local cur = redis.call('HMGET', g, 'level', 'first_seen', 'last_seen', 'message_id')
+  local before = tonumber(cur[1])
+  redis.call('HINCRBY', g, 'count', d.n)
+  if d.lv > before then redis.call('HSET', g, 'level', d.lv) end
+  if d.f < tonumber(cur[2]) then redis.call('HSET', g, 'first_seen', num(d.f)) end
+  if d.la > tonumber(cur[3]) then redis.call('HSET', g, 'last_seen', num(d.la)) end
+  redis.call('HSET', g, 'active_at', ARGV[1])
+  details(g, e, s, d)
+  redis.call('ZADD', KEYS[1], ARGV[1], key)
+  if not cur[4] then return end
+  local updated = redis.call('ZSCORE', KEYS[4], cur[4])
+  if not updated then return end
+  local due = now
+  if d.lv <= before then due = math.max(now, tonumber(updated) + interval) end
+  redis.call('ZADD', KEYS[3], 'LT', num(due), cur[4])
+end
+
+local deltas = cjson.decode(ARGV[9])
+for _, d in ipairs(deltas) do
+  local key, i = d.k, d.i
+  if redis.call('EXISTS', KEYS[i]) == 0 and redis.call('ZCARD', KEYS[1]) >= max_open then
+    redis.call('HINCRBY', KEYS[5], 'overflowed', d.n)
+    key, i = d.ok, d.oi
+    d = {c = d.c, l = '*', t = ARGV[8], s = ARGV[8], lv = d.lv, n = d.n, f = d.f, la = d.la,
+         e = {[d.l] = d.n}, ss = {}}
+  end
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    open(key, KEYS[i], KEYS[i + 1], KEYS[i + 2], d)
+  else
+    merge(key, KEYS[i], KEYS[i + 1], KEYS[i + 2], d)
+  end
+end
+for k = 1, 5 do redis.call('PEXPIRE', KEYS[k], ttl) end
+return #deltas
+"""
+
+#: Take or renew the flush lease.
+#: KEYS[1] lease. ARGV[1] owner token, ARGV[2] ttl (ms). Returns 1 if ``owner`` holds it now.
+LEASE_ACQUIRE = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+
+#: Give the flush lease up, only if ``owner`` holds it.
+#: KEYS[1] lease. ARGV[1] owner token. Returns 1 if it was released.
+LEASE_RELEASE = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+#: Record a posted digest and attach its groups (those that still exist) to it.
+#: KEYS[1] outbox, KEYS[2] mdue, KEYS[3] mupd, KEYS[4] message hash, KEYS[5..] group hashes.
+#: ARGV[1] message id, ARGV[2] channel, ARGV[3] ts, ARGV[4] now, ARGV[5] next_due,
+#: ARGV[6] JSON of shown keys, ARGV[7] JSON of overflow keys, ARGV[8] retention (ms),
+#: ARGV[9..] three per group hash KEYS[4 + j]: group key, posted_count, posted_level.
+RECORD_POST = r"""
+local id, now = ARGV[1], ARGV[4]
+redis.call('HSET', KEYS[4], 'channel', ARGV[2], 'ts', ARGV[3], 'keys', ARGV[6],
+  'overflow_keys', ARGV[7], 'posted_at', now, 'updated_at', now)
+redis.call('ZADD', KEYS[2], ARGV[5], id)
+redis.call('ZADD', KEYS[3], now, id)
+for j = 5, #KEYS do
+  local a = 9 + (j - 5) * 3
+  if redis.call('EXISTS', KEYS[j]) == 1 then
+    redis.call('ZREM', KEYS[1], ARGV[a])
+    redis.call('HSET', KEYS[j], 'message_id', id, 'posted_count', ARGV[a + 1],
+      'posted_level', ARGV[a + 2], 'posted_at', now, 'attempts', 0, 'reminder', 0)
+  end
+end
+for j = 1, 4 do redis.call('PEXPIRE', KEYS[j], ARGV[8]) end
+return 1
+"""
+
+#: Store what a message shows now; detach groups that left it; forget it when none is left.
+#: KEYS[1] mdue, KEYS[2] mupd, KEYS[3] message hash, KEYS[4..] hashes of every group the
+#: message may show. ARGV[1] message id, ARGV[2] updated_at, ARGV[3] next_due ('' = none),
+#: ARGV[4] retention (ms), ARGV[5..] three per group hash KEYS[3 + j]: group key,
+#: posted_count and posted_level ('' for both when the group is not among ``shown``).
+#: Returns 0 if the message record is gone, else 1.
+RECORD_UPDATE = r"""
+local id = ARGV[1]
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+redis.call('HSET', KEYS[3], 'updated_at', ARGV[2])
+local attached = {}
+for j = 4, #KEYS do
+  local a = 5 + (j - 4) * 3
+  if redis.call('HGET', KEYS[j], 'message_id') == id then
+    attached[ARGV[a]] = true
+    if ARGV[a + 1] ~= '' then
+      redis.call('HSET', KEYS[j], 'posted_count', ARGV[a + 1], 'posted_level', ARGV[a + 2])
+    end
+  end
+end
+local function keep(field)
+  local kept = {}
+  for _, key in ipairs(cjson.decode(redis.call('HGET', KEYS[3], field))) do
+    if attached[key] then kept[#kept + 1] = key end
+  end
+  return kept
+end
+local keys, overflow = keep('keys'), keep('overflow_keys')
+if #keys == 0 and #overflow == 0 then
+  redis.call('DEL', KEYS[3])
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  return 1
+end
+-- cjson encodes an empty table as {}
+local function encode(list) if #list == 0 then return '[]' end return cjson.encode(list) end
+redis.call('HSET', KEYS[3], 'keys', encode(keys), 'overflow_keys', encode(overflow))
+redis.call('ZADD', KEYS[2], ARGV[2], id)
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[1], id)
+else
+  redis.call('ZADD', KEYS[1], ARGV[3], id)
+end
+for j = 1, 3 do redis.call('PEXPIRE', KEYS[j], ARGV[4]) end
+return 1
+"""
+
+#: Close the incidents whose ``active_at`` still is the one the flusher read (compare-and-delete).
+#: KEYS[1] groups, KEYS[2] outbox, KEYS[3] counters, KEYS[4..] three per group: hash,
+#: entities, samples. ARGV[1] retention (ms), ARGV[2..] two per group: key, active_at as read.
+#: Returns the 1-based positions of the groups closed.
+RESOLVE = r"""
+local closed = {}
+for j = 1, (#KEYS - 3) / 3 do
+  local g, key, seen = KEYS[1 + 3 * j], ARGV[2 * j], ARGV[2 * j + 1]
+  local active = redis.call('HGET', g, 'active_at')
+  if active and tonumber(active) == tonumber(seen) then
+    redis.call('DEL', g, KEYS[2 + 3 * j], KEYS[3 + 3 * j])
+    redis.call('ZREM', KEYS[1], key)
+    redis.call('ZREM', KEYS[2], key)
+    closed[#closed + 1] = j
+  end
+end
+if #closed > 0 then
+  redis.call('HINCRBY', KEYS[3], 'incidents_resolved', #closed)
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+end
+return closed
+"""
+
+#: Put groups (back) in the outbox, detached from their message.
+#: KEYS[1] outbox, KEYS[2..] group hashes. ARGV[1] due_at, ARGV[2] failed ('1'/'0'),
+#: ARGV[3] reminder ('1'/'0'), ARGV[4] retention (ms), ARGV[4 + j] key of group hash KEYS[1 + j].
+REQUEUE = r"""
+for j = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[j]) == 1 then
+    redis.call('HDEL', KEYS[j], 'message_id')
+    if ARGV[3] == '1' then redis.call('HSET', KEYS[j], 'reminder', 1) end
+    if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[j], 'attempts', 1) end
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3 + j])
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+#: Forget outbox entries whose group and due entries whose message record no longer exist
+#: (expired by TTL), checking existence atomically so a group reopened meanwhile stays due.
+#: KEYS[1] outbox, KEYS[2] mdue, KEYS[3] mupd, KEYS[4..3 + n] group hashes, then message
+#: hashes. ARGV[1] n, ARGV[1 + j] the group key or message id of KEYS[3 + j].
+FORGET_MISSING = r"""
+local n = tonumber(ARGV[1])
+for j = 4, #KEYS do
+  if redis.call('EXISTS', KEYS[j]) == 0 then
+    local member = ARGV[j - 2]
+    if j <= 3 + n then
+      redis.call('ZREM', KEYS[1], member)
+    else
+      redis.call('ZREM', KEYS[2], member)
+      redis.call('ZREM', KEYS[3], member)
+    end
+  end
+end
+return 1
+"""
