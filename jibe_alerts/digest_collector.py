@@ -9,9 +9,10 @@ groups cost a dictionary update each and become a few
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from jibe_alerts.grouping import Grouper
+from jibe_alerts.logger_policy import LoggerPolicies
 from jibe_alerts.window_state import GroupDelta
 
 __all__ = ["Collector", "DigestItem"]
@@ -24,16 +25,23 @@ DigestItem = tuple[str, int, object, object, str, float]
 class Collector:
     """Groups records and pre-aggregates them per group."""
 
-    def __init__(self, grouper: Grouper, *, channel_for: Callable[[str], str],
+    def __init__(self, grouper: Grouper, *, channel: str, policies: LoggerPolicies | None = None,
                  max_samples: int = 3) -> None:
         self.grouper = grouper
-        self.channel_for = channel_for
+        self.channel = channel
+        self.policies = policies or LoggerPolicies()
         self.max_samples = max_samples
+        #: Records left out because their logger is switched off or below its level.
+        self.suppressed = 0
 
     def aggregate(self, items: Iterable[DigestItem]) -> list[GroupDelta]:
         """Return one delta per group present in ``items``, in first-seen order."""
         distinct: dict[tuple[str, int, str, str | None], _Seen] = {}
+        policy_for = self.policies.for_logger
         for logger, levelno, msg, args, message, created in items:
+            if not policy_for(logger).admits(levelno):
+                self.suppressed += 1
+                continue
             key = (logger, levelno, message, msg if args and type(msg) is str else None)
             seen = distinct.get(key)
             if seen is None:
@@ -50,7 +58,8 @@ class Collector:
             delta = deltas.get(grouping.key)
             if delta is None:
                 delta = deltas[grouping.key] = GroupDelta(
-                    key=grouping.key, channel=self.channel_for(logger), logger=logger,
+                    key=grouping.key, channel=policy_for(logger).channel or self.channel,
+                    logger=logger,
                     template=grouping.template, sample=message, level=levelno, count=0,
                     first_seen=seen.first, last_seen=seen.last,
                 )

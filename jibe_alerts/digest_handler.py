@@ -26,6 +26,7 @@ from jibe_alerts.digest_flusher import Flusher
 from jibe_alerts.digest_render import DigestLook
 from jibe_alerts.durations import parse_duration
 from jibe_alerts.grouping import Grouper, GroupingRule
+from jibe_alerts.logger_policy import LoggerPolicies
 from jibe_alerts.queueing import QueueingHandler
 from jibe_alerts.slack_delivery import DeliveryError, SlackDelivery, build_client
 from jibe_alerts.slack_options import DEFAULT_USERNAME, SlackOptions, option_problems
@@ -50,7 +51,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     (silence that resolves, ``"15m"``) — and ``max_groups`` per digest, ``max_samples`` and
     ``max_entities`` per group, ``max_open_groups``, ``queue_size``, ``redis_url`` (absent:
     the embedded in-memory store), ``dead_letter_path``, ``max_delivery_attempts``,
-    ``rules`` (grouping overrides), ``title``. Durations take seconds or strings such as
+    ``rules`` (grouping overrides), ``loggers`` (per-logger ``enabled``/``level``/``channel``),
+    ``title``. Durations take seconds or strings such as
     ``"30s"``, ``"5m"``, ``"4h"``.
     """
 
@@ -80,6 +82,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         dead_letter_path: str | None = None,
         max_delivery_attempts: int = 5,
         rules: Sequence[Mapping[str, Any]] = (),
+        loggers: Mapping[str, Mapping[str, object]] | None = None,
         title: str = "jibe-alerts digest",
         flush_interval: float | str = 1.0,
         close_timeout: float | str = 5.0,
@@ -105,7 +108,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
             client or build_client(self.options.api_key, base_url=base_url, timeout=timeout),
             clock=clock, sleep=sleep)
         self.collector = Collector(Grouper([GroupingRule.from_config(r) for r in rules]),
-                                   channel_for=self._channel_for, max_samples=max_samples)
+                                   channel=self.options.channel,
+                                   policies=LoggerPolicies(loggers), max_samples=max_samples)
         self.flusher = Flusher(
             self.store, self.delivery, owner=f"{socket.gethostname()}:{os.getpid()}:"
             f"{uuid.uuid4().hex[:8]}", timers=self.timers,
@@ -139,6 +143,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
                 GroupingRule.from_config(rule)
             except (ValueError, TypeError) as exc:
                 problems.append((f"rules[{index}]", str(exc), "correct the rule"))
+        if options.get("loggers") is not None:
+            problems += LoggerPolicies.problems(options["loggers"])
         return problems
 
     def __repr__(self) -> str:
@@ -190,9 +196,6 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
             self.store.add(self.collector.aggregate(items), now=self.window_clock(),
                            timers=self.timers)
 
-    def _channel_for(self, logger: str) -> str:
-        return self.options.channel
-
     def _delivery_failed(self, error: DeliveryError) -> None:
         if not self.options.fail_silent:
             self.report(str(error))
@@ -222,6 +225,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         counts["groups"] = store.get("open_groups", 0)
         counts["pending_records"] = store.get("pending_records", 0)
         counts["overflowed"] = store.get("overflowed", 0)
+        counts["suppressed"] = self.collector.suppressed
         delivery = self.delivery.stats.snapshot()
         counts["retried"] = delivery["retried"]
         counts["rate_limited"] = delivery["rate_limited"]

@@ -420,3 +420,39 @@ def wait_until(predicate: Any, timeout: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.02)
+
+
+class TestLoggerToggles:
+    """The handler's ``loggers`` option switches loggers off, raises levels, moves channels."""
+
+    def test_toggles(self, slack: SlackStandIn, clock: FakeClock,
+                     handlers: list[SlackDigestHandler], log: logging.Logger) -> None:
+        """Off for one logger, ERROR-only for another, a channel of its own for a third."""
+        handler = make(slack, clock, handlers, loggers={
+            "jibe.provider.sync": {"enabled": False},
+            "jibe.bucket": {"level": "ERROR"},
+            "jibe.reports": {"channel": "#general"},
+        })
+        for name in ("jibe.provider.sync", "jibe.bucket", "jibe.reports.ProviderReport"):
+            logger = logging.getLogger(name)
+            logger.addHandler(handler)
+            logger.warning("warning from %s", name)
+        logging.getLogger("jibe.bucket").error("error from jibe.bucket")
+        for name in ("jibe.bucket", "jibe.reports.ProviderReport"):
+            logging.getLogger(name).removeHandler(handler)
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        (alerts,) = slack.messages("alerts")
+        assert "error from jibe.bucket" in texts(alerts)
+        assert "warning from" not in texts(alerts)
+        (general,) = slack.messages("general")
+        assert "warning from jibe.reports.ProviderReport" in texts(general)
+        assert handler.stats()["suppressed"] == 2
+
+    def test_bad_toggle_is_a_config_problem(self) -> None:
+        """An unknown setting is reported by the config checker with its key."""
+        problems = SlackDigestHandler.validate_options(
+            {"loggers": {"jibe.provider": {"enabeld": False}}})
+        assert problems[0][0] == "loggers.jibe.provider"
+        assert "enabeld" in problems[0][1]
