@@ -1,4 +1,4 @@
-"""The ``jibe-alerts`` command: ``demo``, ``check``, ``send-test``."""
+"""The ``jibe-alerts`` command: ``demo``, ``check``, ``send-test``, ``status``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
                     "what Slack answered (tokens redacted).")
     send.add_argument("--config", required=True, help="the JSON dictConfig file")
     send.add_argument("--handler", help="handler name (default: the first Slack handler)")
+
+    status = commands.add_parser(
+        "status", help="show the shared (Redis) window: incidents, lease, counters",
+        description="Show the open incidents of the shared digest window, who holds the flush "
+                    "lease, and the counters. Exit 1 when Redis cannot be reached.")
+    status.add_argument("--redis", help="Redis URL (default: $JIBE_REDIS_URL or --config's)")
+    status.add_argument("--config", help="take redis_url from this dictConfig file")
+    status.add_argument("--prefix", help="key prefix (default: jibe-alerts)")
+    status.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -61,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jibe_alerts.commands.send_test import run_send_test  # noqa: PLC0415
 
         return run_send_test(args.config, args.handler)
+    if args.command == "status":
+        from jibe_alerts.commands.status import run_status  # noqa: PLC0415
+
+        return run_status(redis_url=args.redis, config=args.config, prefix=args.prefix,
+                          as_json=args.json)
     from jibe_alerts.commands.demo import DemoOptions, run_demo  # noqa: PLC0415
 
     return run_demo(DemoOptions(

@@ -50,7 +50,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     ``repeat_interval`` (reminder while unacknowledged, ``"4h"``), ``resolve_timeout``
     (silence that resolves, ``"15m"``) — and ``max_groups`` per digest, ``max_samples`` and
     ``max_entities`` per group, ``max_open_groups``, ``queue_size``, ``redis_url`` (absent:
-    the embedded in-memory store), ``dead_letter_path``, ``max_delivery_attempts``,
+    the embedded in-memory store) and its ``key_prefix``, ``dead_letter_path``, ``max_delivery_attempts``,
     ``rules`` (grouping overrides), ``loggers`` (per-logger ``enabled``/``level``/``channel``),
     ``title``. Durations take seconds or strings such as
     ``"30s"``, ``"5m"``, ``"4h"``.
@@ -79,6 +79,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         max_open_groups: int = 5_000,
         queue_size: int = 100_000,
         redis_url: str | None = None,
+        key_prefix: str = "jibe-alerts",
         dead_letter_path: str | None = None,
         max_delivery_attempts: int = 5,
         rules: Sequence[Mapping[str, Any]] = (),
@@ -103,7 +104,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         limits = StoreLimits(max_open_groups=_positive("max_open_groups", max_open_groups),
                              max_entities=_positive("max_entities", max_entities),
                              max_samples=_positive("max_samples", max_samples))
-        self.store = store or _make_store(redis_url, limits)
+        self.store = store or _make_store(redis_url, key_prefix, limits)
         self.delivery = SlackDelivery(
             client or build_client(self.options.api_key, base_url=base_url, timeout=timeout),
             clock=clock, sleep=sleep)
@@ -238,11 +239,11 @@ def _positive(name: str, value: int) -> int:
     return value
 
 
-def _make_store(redis_url: str | None, limits: StoreLimits) -> WindowStore:
+def _make_store(redis_url: str | None, prefix: str, limits: StoreLimits) -> WindowStore:
     url = redis_url or os.environ.get("JIBE_REDIS_URL")
     if url:
         from jibe_alerts.stores.redis import RedisStore  # noqa: PLC0415 - optional backend
 
-        store: WindowStore = RedisStore.from_url(url, limits=limits)
+        store: WindowStore = RedisStore.from_url(url, limits=limits, prefix=prefix)
         return store
     return MemoryStore(limits)
