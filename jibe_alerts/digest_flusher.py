@@ -45,7 +45,7 @@ class Flusher:
 
     def __init__(self, store: WindowStore, delivery: SlackDelivery, *, owner: str,
                  timers: Timers, look: DigestLook, identity: dict[str, Any],
-                 dead_letters: DeadLetters, max_attempts: int = 5,
+                 dead_letters: DeadLetters, max_attempts: int = 5, ack_ttl: float = 4 * 3600.0,
                  on_error: Callable[[DeliveryError], None] = lambda e: None) -> None:
         self.store = store
         self.delivery = delivery
@@ -55,6 +55,7 @@ class Flusher:
         self.identity = identity
         self.dead_letters = dead_letters
         self.max_attempts = max_attempts
+        self.ack_ttl = ack_ttl
         self.on_error = on_error
         self.stats = FlushStats()
         self._unreported_dead = 0
@@ -102,7 +103,8 @@ class Flusher:
                  for g in groups]
         fresh = MessageState(id="", channel=channel_id, ts=ts, keys=[], posted_at=now,
                              updated_at=now)
-        next_due = next_message_due(fresh, shown, now=now, timers=self.timers)
+        next_due = next_message_due(fresh, shown, now=now, timers=self.timers,
+                                    ack_ttl=self.ack_ttl)
         self.store.record_post(channel=channel_id, ts=ts, shown=rendered.shown,
                                overflow=rendered.overflow, now=now, next_due=next_due or now)
         for reply in render_overflow(rendered.overflow, now=now, look=self.look):
@@ -130,7 +132,8 @@ class Flusher:
 
     def _revisit(self, message: MessageState, groups: list[GroupState], *, now: float,
                  everything: bool, deadline: float | None) -> None:
-        plan = plan_message(message, groups, now=now, timers=self.timers, force=everything)
+        plan = plan_message(message, groups, now=now, timers=self.timers, ack_ttl=self.ack_ttl,
+                            force=everything)
         resolved = {g.key for g in plan.resolve}
         updated_at = message.updated_at
         if plan.update:
@@ -158,7 +161,8 @@ class Flusher:
         after = replace(message, updated_at=updated_at)
         self.store.record_update(
             message, shown=remaining if plan.update else [], updated_at=updated_at,
-            next_due=next_message_due(after, remaining, now=now, timers=self.timers))
+            next_due=next_message_due(after, remaining, now=now, timers=self.timers,
+                                      ack_ttl=self.ack_ttl))
 
     def _update_failed(self, message: MessageState, groups: list[GroupState],
                        error: DeliveryError, *, now: float) -> None:

@@ -37,7 +37,7 @@ from jibe_alerts.window_state import Timers
 __all__ = ["SlackDigestHandler"]
 
 _DURATIONS = ("group_wait", "group_interval", "repeat_interval", "resolve_timeout",
-              "flush_interval", "close_timeout")
+              "flush_interval", "close_timeout", "ack_ttl")
 
 
 class SlackDigestHandler(QueueingHandler[DigestItem]):
@@ -50,10 +50,11 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     ``repeat_interval`` (reminder while unacknowledged, ``"4h"``), ``resolve_timeout``
     (silence that resolves, ``"15m"``) — and ``max_groups`` per digest, ``max_samples`` and
     ``max_entities`` per group, ``max_open_groups``, ``queue_size``, ``redis_url`` (absent:
-    the embedded in-memory store) and its ``key_prefix``, ``dead_letter_path``, ``max_delivery_attempts``,
-    ``rules`` (grouping overrides), ``loggers`` (per-logger ``enabled``/``level``/``channel``),
-    ``title``. Durations take seconds or strings such as
-    ``"30s"``, ``"5m"``, ``"4h"``.
+    the embedded in-memory store) and its ``key_prefix``, ``dead_letter_path``,
+    ``max_delivery_attempts``, ``rules`` (grouping overrides), ``loggers`` (per-logger
+    ``enabled``/``level``/``channel``), ``title``, ``interactive`` (Acknowledge/Mute buttons,
+    for ``jibe-alerts serve``) and ``ack_ttl`` (how long an acknowledgement silences
+    reminders, ``"4h"``). Durations take seconds or strings such as ``"30s"``, ``"5m"``.
     """
 
     kind: ClassVar[str] = "slack-digest"
@@ -85,6 +86,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         rules: Sequence[Mapping[str, Any]] = (),
         loggers: Mapping[str, Mapping[str, object]] | None = None,
         title: str = "jibe-alerts digest",
+        interactive: bool = False,
+        ack_ttl: float | str = "4h",
         flush_interval: float | str = 1.0,
         close_timeout: float | str = 5.0,
         level: int | str = logging.NOTSET,
@@ -114,7 +117,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         self.flusher = Flusher(
             self.store, self.delivery, owner=f"{socket.gethostname()}:{os.getpid()}:"
             f"{uuid.uuid4().hex[:8]}", timers=self.timers,
-            look=DigestLook(title=title, max_groups=max_groups),
+            look=DigestLook(title=title, max_groups=max_groups, interactive=interactive),
+            ack_ttl=parse_duration(ack_ttl),
             identity=self.options.identity(), dead_letters=DeadLetters(dead_letter_path),
             max_attempts=_positive("max_delivery_attempts", max_delivery_attempts),
             on_error=self._delivery_failed)

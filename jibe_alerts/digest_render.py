@@ -9,6 +9,7 @@ message says ``+N more groups`` and the flusher lists them in thread replies (se
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,21 +27,34 @@ SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 FALLBACK_LIMIT = 3900
 SAMPLE_LIMIT = 700
-#: Blocks a digest needs besides its group sections: header and closing context.
+#: Blocks a digest needs besides its group lines: header, closing context (and, when
+#: interactive, the "Acknowledge all" actions).
 FIXED_BLOCKS = 2
+#: Action ids of the digest's buttons (``jibe-alerts serve`` acts on them).
+ACK_ACTION, MUTE_ACTION, ACK_ALL_ACTION = "jibe.ack", "jibe.mute", "jibe.ack_all"
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 
 
 @dataclass(frozen=True)
 class DigestLook:
-    """Presentation options of a digest."""
+    """Presentation options of a digest (``interactive``: Acknowledge / Mute buttons)."""
 
     title: str = "jibe-alerts digest"
     max_groups: int = 20
     shown_entities: int = 5
+    interactive: bool = False
+
+    @property
+    def blocks_per_group(self) -> int:
+        """A section per group, plus its buttons when interactive."""
+        return 2 if self.interactive else 1
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_groups <= MAX_BLOCKS - FIXED_BLOCKS:
-            raise ValueError(f"max_groups must be between 1 and {MAX_BLOCKS - FIXED_BLOCKS}")
+        fixed = FIXED_BLOCKS + (1 if self.interactive else 0)
+        most = (MAX_BLOCKS - fixed) // self.blocks_per_group
+        if not 1 <= self.max_groups <= most:
+            raise ValueError(f"max_groups must be between 1 and {most}"
+                             + (" with interactive buttons" if self.interactive else ""))
 
 
 @dataclass
@@ -64,8 +78,14 @@ def render_digest(groups: Sequence[GroupState], *, now: float, look: DigestLook,
     shown, overflow = ordered[: look.max_groups], ordered[look.max_groups:]
     total = sum(g.count for g in groups)
     blocks: list[dict[str, Any]] = [_header(look.title, len(groups), total, reminder)]
-    blocks += [_group_section(g, now, look, g.key in resolved) for g in shown]
+    for group in shown:
+        blocks.append(_group_section(group, now, look, group.key in resolved))
+        if look.interactive and group.key not in resolved:
+            blocks.append(_group_actions(group))
     blocks.append(_footer(overflow, dead_lettered, now))
+    if look.interactive and any(g.acked_by is None and g.key not in resolved for g in groups):
+        blocks.append({"type": "actions", "block_id": "jibe.all", "elements": [
+            _button("Acknowledge all", ACK_ALL_ACTION, "all", style="primary")]})
     text = _fallback(look.title, ordered, total, reminder)
     return Rendered({"text": text, "blocks": blocks}, shown, overflow)
 
@@ -114,7 +134,7 @@ def _group_section(group: GroupState, now: float, look: DigestLook, resolved: bo
     if resolved:
         details.append(_resolved(group))
     elif group.acked_by:
-        details.append(f"Acknowledged by <@{escape(group.acked_by)}>")
+        details.append(_acknowledged(group))
     line = " · ".join(d for d in details if d)
     text = f"{head}\n{sample}\n{line}" if line else f"{head}\n{sample}"
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
@@ -123,6 +143,28 @@ def _group_section(group: GroupState, now: float, look: DigestLook, resolved: bo
 def _resolved(group: GroupState) -> str:
     lasted = group.last_seen - group.first_seen
     return f"*Resolved* after {format_duration(lasted)}" if lasted >= 1 else "*Resolved*"
+
+
+def _acknowledged(group: GroupState) -> str:
+    who = group.acked_by or ""
+    name = f"<@{who}>" if _USER_ID.fullmatch(who) else escape(who)
+    when = f" at {_clock(group.acked_at)[:5]} UTC" if group.acked_at else ""
+    return f":eyes: Acknowledged by {name}{when}"
+
+
+def _group_actions(group: GroupState) -> dict[str, Any]:
+    elements = [] if group.acked_by else [_button("Acknowledge", ACK_ACTION, group.key)]
+    elements.append(_button("Mute 1h", MUTE_ACTION, group.key))
+    return {"type": "actions", "block_id": f"g:{group.key}"[:255], "elements": elements}
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None
+            ) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "action_id": action_id, "value": value[:2000],
+                              "text": {"type": "plain_text", "text": text}}
+    if style:
+        button["style"] = style
+    return button
 
 
 def _entities(group: GroupState, limit: int) -> str:
