@@ -89,7 +89,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 # --- building blocks --------------------------------------------------------------------------
-_CTX = r"[ !-\-/:;=?@\[-^`{-~]"  # ASCII space and punctuation except . < > _
+# Context characters: ASCII space and punctuation except "." (never before a value: "v1.2",
+# "a.5"), "<" and ">" (placeholders stay whole) and "_" (part of words).
+_CTX = r"[ !-\-/:;=?@\[-^`{-~]"
 _Q1_REST = r"(?:[^'\\]++|\\.|'(?=[\w<]))*+'"  # an apostrophe inside a word does not close it
 _Q2_REST = r'(?:[^"\\]++|\\.)*+"'
 _Q1 = "'" + _Q1_REST
@@ -105,8 +107,6 @@ _DAYS = (
     "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
 )  # fmt: skip
 _MON = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
-_MON_FIRST = "[" + "".join(sorted({m[0] for m in _MONTHS})) + "]"
-_DAY_FIRST = "[" + "".join(sorted({d[0] for d in _DAYS})) + "]"
 _CLOCK = r"[0-2]?[0-9]:[0-5][0-9](?::[0-6][0-9](?:[.,][0-9]{1,9})?)?"
 _TZ = r"(?: ?(?:Z|[+-][0-9]{2}:?[0-9]{2}|UTC|GMT|[ECMP][SD]T|CES?T|BST|IST|JST)(?![<\w+-]))?"
 _TIME_END = r"(?![<\w:])"
@@ -117,10 +117,10 @@ _SRC_EXT = "(?:py|pyx|java|go|js|mjs|ts|tsx|rb|c|h|cc|cpp|hpp|rs|php|kt|scala|cs
 _H4 = f"{_HEX}{{1,4}}"
 _V6_TAIL = r"(?:\.[0-9]{1,3}){0,3}(?:%[\w.]+)?(?![<\w:])"
 # IPv6 after its first character: all eight groups, or "::" with at least one digit around it.
-_V6_FULL_REST = rf"{_HEX}{{0,3}}(?::{_H4}){{7}}{_V6_TAIL}"
+_V6_DIGIT = r"(?:(?<=[0-9])|(?=[a-fA-F:]*+[0-9]))"
+_V6_FULL_REST = rf"{_V6_DIGIT}{_HEX}{{0,3}}(?::{_H4}){{7}}{_V6_TAIL}"
 _V6_SHORT_REST = (
-    rf"(?:(?<=[0-9])|(?=[a-fA-F:]*+[0-9]))"
-    rf"(?:(?<=:):|{_HEX}{{0,3}}(?::{_H4}){{0,6}}::)(?:{_H4}(?::{_H4}){{0,6}})?{_V6_TAIL}"
+    rf"{_V6_DIGIT}(?:(?<=:):|{_HEX}{{0,3}}(?::{_H4}){{0,6}}::)(?:{_H4}(?::{_H4}){{0,6}})?{_V6_TAIL}"
 )
 _V6 = rf"(?:{_HEX}{_V6_FULL_REST}|[0-9a-fA-F:]{_V6_SHORT_REST})"
 _WIN_SEG = r"[^\\\s:*?\"<>|',;()\[\]]++"
@@ -147,10 +147,11 @@ class _Alt(NamedTuple):
 
     *rest* runs with the first character already consumed, so ``_not_after`` guards look at the
     context character.  *requires* lists substrings without which it cannot match: lines
-    without them get a regex without it.
+    without them get a regex without it.  An alternative with several *kinds* marks each of its
+    branches with an empty group ``()`` itself, in the order of *kinds*.
     """
 
-    kind: str
+    kind: str | tuple[str, ...]
     first: str
     rest: str
     requires: tuple[str, ...] = ()
@@ -173,23 +174,23 @@ _ALTERNATIVES: Final = (
     _Alt(
         "url",
         "[A-Za-z]",
-        rf"{_not_after('.+-')}[A-Za-z0-9+.-]{{0,20}}://(?:{_URL_CHAR}++|[.,;:!?]++(?={_URL_CHAR}))*+",
+        rf"{_not_after('+-')}[A-Za-z0-9+.-]{{0,20}}://(?:{_URL_CHAR}++|[.,;:!?]++(?={_URL_CHAR}))*+",
         ("://",),
     ),
     _Alt(
         "email",
         r"[\w]",
-        rf"{_not_after('.+-')}[\w.+-]{{0,63}}+@[\w-]++(?:\.[\w-]++)++(?![<\w@])",
+        rf"{_not_after('+-')}[\w.+-]{{0,63}}+@[\w-]++(?:\.[\w-]++)++(?![<\w@])",
         ("@",),
     ),
-    _Alt("path", "/", rf"{_not_after('./~-')}(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
-    _Alt("path", "[~.]", rf"{_not_after('./~-')}(?:(?<=\.)\.)?/(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
+    _Alt("path", "/", rf"{_not_after('/~-')}(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
+    _Alt("path", "[~.]", rf"{_not_after('/~-')}(?:(?<=\.)\.)?/(?:{_SEG}/?)++{_PATH_TAIL}", ("/",)),
     _Alt("path", "[A-Za-z]", f":{_WIN_SEGS}", ("\\",)),
     _Alt("path", r"\\", rf"(?<!\\.){_WIN_SEGS}", ("\\",)),
     _Alt(  # bucket/key: a digit, "_", "." or "-" somewhere, a lowercase letter in the last part
         "path",
         r"[\w@%+~=$-]",
-        rf"{_not_after('./@~-')}(?=[\w@%+~=$.-]*+/)"
+        rf"{_not_after('/@~-')}(?=[\w@%+~=$.-]*+/)"
         rf"(?:(?<=[0-9_-])|(?=(?:{_LETTER}++|[@%+~=$/]++)*+[0-9_.-]))"
         rf"[\w@%+~=$.-]*+/(?:{_SEG}/)*+(?=[0-9A-Z_@%+~=$.-]*+{_LOWER}){_SEG}(?![<\w/])",
         ("/",),
@@ -197,81 +198,80 @@ _ALTERNATIVES: Final = (
     _Alt(
         "arn",
         "a",
-        rf"{_not_after(':-')}rn:[\w-]++:[\w-]++:[\w-]*+:[0-9]*+:[^\s'\",;()\[\]<>]++",
+        rf"{_not_after(':-')}rn:(?=[^ ]*?[0-9/])[\w-]++:[\w-]++:[\w-]*+:[0-9]*+:"
+        r"[^\s'\",;()\[\]<>\\]++",  # no backslash: it could escape a closing quote
         (":",),
     ),
     _Alt(
         "uuid",
         _HEX,
-        rf"{_not_after('.')}{_HEX}{{7}}-(?:{_HEX}{{4}}-){{3}}{_HEX}{{12}}(?![0-9A-Za-z<])",
+        rf"{_HEX}{{7}}-(?:{_HEX}{{4}}-){{3}}{_HEX}{{12}}(?![0-9A-Za-z<])",
     ),
     _Alt(
         "datetime",
         "[0-9]",
-        rf"{_not_after('.:-')}(?:(?:{_DIGIT_DATE})[T _]|[0-9]?/{_MON}/[0-9]{{4}}:"
+        rf"{_not_after(':-')}(?:(?:{_DIGIT_DATE})[T _]|[0-9]?/{_MON}/[0-9]{{4}}:"
         rf"|[0-9]? {_MON} [0-9]{{4}} ){_CLOCK}{_TZ}{_TIME_END}",
         (":",),
     ),
-    _Alt(
-        "datetime",
-        _DAY_FIRST,
-        rf"{_names_after_first(_DAYS)},? (?:{_MON} [0-3]?[0-9] {_CLOCK}{_TZ}(?: [0-9]{{4}})?"
-        rf"|[0-3]?[0-9] {_MON} [0-9]{{4}} {_CLOCK}{_TZ}){_TIME_END}",
-        (":",),
-    ),
-    _Alt(
-        "datetime",
-        _MON_FIRST,
-        rf"{_names_after_first(_MONTHS)} [0-3]?[0-9] {_CLOCK}{_TZ}(?: [0-9]{{4}})?{_TIME_END}",
-        (":",),
+    _Alt(  # names first: "Tue, 28 Jul 2020 19:53:04", "Jul 29 00:00:11", "Jul 28, 2020"
+        ("datetime", "datetime", "date"),
+        "[" + "".join(sorted({n[0] for n in _MONTHS + _DAYS})) + "]",
+        rf"(?:{_names_after_first(_DAYS)},? (?:{_MON} [0-3]?[0-9] {_CLOCK}{_TZ}(?: [0-9]{{4}})?"
+        rf"|[0-3]?[0-9] {_MON} [0-9]{{4}} {_CLOCK}{_TZ}){_TIME_END}()"
+        rf"|{_names_after_first(_MONTHS)} [0-3]?[0-9]"
+        rf"(?: {_CLOCK}{_TZ}(?: [0-9]{{4}})?{_TIME_END}()|, [0-9]{{4}}(?![\w<])()))",
     ),
     _Alt(
         "date",
         "[0-9]",
-        rf"{_not_after('.:/-')}(?:{_DIGIT_DATE}|[0-9]? {_MON} [0-9]{{4}})(?![<\w/-])",
+        rf"{_not_after(':/-')}(?:{_DIGIT_DATE}|[0-9]? {_MON} [0-9]{{4}})(?![<\w/-])",
     ),
-    _Alt("date", _MON_FIRST, rf"{_names_after_first(_MONTHS)} [0-3]?[0-9], [0-9]{{4}}(?![\w<])"),
     _Alt(
         "time",
-        "[0-2]",
-        rf"{_not_after('.:')}[0-9]?:[0-5][0-9]:[0-6][0-9](?:[.,][0-9]{{1,9}})?{_TZ}{_TIME_END}",
+        "[0-9]",
+        rf"{_not_after(':')}(?:(?<=[0-2])[0-9])?:[0-5][0-9]:[0-6][0-9](?:[.,][0-9]{{1,9}})?"
+        rf"{_TZ}{_TIME_END}",
         (":",),
     ),
     _Alt(
         "ip",
         "[0-9]",
-        rf"{_not_after('.:')}[0-9]{{0,2}}(?:\.[0-9]{{1,3}}){{3}}(?:/[0-9]{{1,2}})?"
+        rf"{_not_after(':')}[0-9]{{0,2}}(?:\.[0-9]{{1,3}}){{3}}(?:/[0-9]{{1,2}})?"
         r"(?::[0-9]{1,5})?(?![\w<])(?!\.[0-9])",
     ),
-    _Alt("ip", _HEX, _not_after(".:") + _V6_FULL_REST, (":",)),
-    _Alt("ip", "[0-9a-fA-F:]", _not_after(".:") + _V6_SHORT_REST, ("::",)),
+    _Alt("ip", _HEX, _not_after(":") + _V6_FULL_REST, (":",)),
+    _Alt("ip", "[0-9a-fA-F:]", _not_after(":") + _V6_SHORT_REST, ("::",)),
+    _Alt("host", "l", rf"{_not_after('@/-')}ocalhost:[0-9]{{1,5}}(?![<\w:])(?!\.[\w<])", (":",)),
     _Alt(
         "host",
         "[a-z]",
-        rf"{_not_after('.@/-')}(?:(?<=l)ocalhost|[a-z0-9-]*+\.(?:[a-z0-9][a-z0-9-]*+\.)*+"
-        rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+):[0-9]{{1,5}}(?![<\w:])(?!\.[\w<])",
-        (":",),
+        rf"{_not_after('@/-')}[a-z0-9-]*+\.(?:[a-z0-9][a-z0-9-]*+\.)*+"
+        rf"(?!{_SRC_EXT}:)[a-z][a-z0-9-]*+:[0-9]{{1,5}}(?![<\w:])(?!\.[\w<])",
+        (":", "."),
     ),
-    _Alt("hex", "0", rf"{_not_after('.')}[xX]{_HEX}++(?![\w<])"),
+    _Alt("hex", "0", rf"[xX]{_HEX}++(?![\w<])"),
     _Alt(
         "hex",
         _HEX,
-        rf"{_not_after('.')}(?:(?<=[0-9])(?=[0-9]*+[a-fA-F])|(?<=[a-fA-F])(?=[a-fA-F]*+[0-9]))"
+        rf"(?:(?<=[0-9])(?=[0-9]*+[a-fA-F])|(?<=[a-fA-F])(?=[a-fA-F]*+[0-9]))"
         rf"{_HEX}{{7,}}+(?![0-9A-Za-z<])",
     ),
     _Alt(
         "duration",
         "[0-9]",
-        rf"{_not_after('.')}[0-9]*+(?:\.[0-9]++)?"
+        rf"[0-9]*+(?:\.[0-9]++)?"
         rf"(?:{_UNIT}(?:{_DEC}{_UNIT})*+| {_LONG_UNIT})(?![\w<])",
     ),
-    _Alt("num", "[-+]", _not_after(r".)\]") + "[0-9]++" + _NUM_TAIL),
-    _Alt("num", "[0-9]", _not_after(".") + "[0-9]*+" + _NUM_TAIL),
+    _Alt("num", "[-+]", _not_after(r")\]") + "[0-9]++" + _NUM_TAIL),
+    _Alt("num", "[0-9]", "[0-9]*+" + _NUM_TAIL),
 )
 
+# Every alternative needs a digit or one of these characters, so lines without any are done.
+_has_candidate: Final = re.compile(r"[0-9'\"\[(/\\@]").search
 # Substrings that decide which alternatives take part (one compiled regex per combination);
 # every ``requires`` entry is one of these.
-_TRIGGERS: Final = ("://", "/", ":", "::", "@", "\\")
+_TRIGGERS: Final = ("://", "/", ":", "::", ".", "@", "\\")
 _PRINTABLE_ASCII: Final = tuple(chr(i) for i in range(0x21, 0x7F))
 
 
@@ -317,12 +317,16 @@ def _masker_for(present: tuple[bool, ...]) -> _Masker:
         branches = []
         for alt in members:
             check = f"(?<={alt.first})" if recheck else ""
-            # The empty group at the end marks the alternative: Match.lastindex names it.
-            branches.append(f"{check}{alt.rest}()")
-            kinds.append(alt.kind)
+            # An empty group at the end marks the alternative: Match.lastindex names it.
+            if isinstance(alt.kind, str):
+                branches.append(f"{check}{alt.rest}()")
+                kinds.append(alt.kind)
+            else:
+                branches.append(f"{check}(?:{alt.rest})")
+                kinds.extend(alt.kind)
         groups.append(f"{char_class}(?:{'|'.join(branches)})")
     compiled = _compile(f"{_CTX}(?:{'|'.join(groups)})")
-    assert compiled.groups == len(kinds) - 1, "alternatives must not capture"
+    assert compiled.groups == len(kinds) - 1, "alternatives capture nothing but their markers"
     placeholders = tuple(f"<{k}>" if k else "" for k in kinds)
 
     def replace(match: re.Match[str]) -> str:
@@ -333,9 +337,11 @@ def _masker_for(present: tuple[bool, ...]) -> _Masker:
     return _Masker(compiled, tuple(kinds), replace)
 
 
-def _prepare(text: str) -> tuple[str, _Masker]:
-    """Cut and collapse *text*, and pick the masker for it."""
+def _prepare(text: str) -> tuple[str, _Masker | None]:
+    """Cut and collapse *text*; pick the masker for it, or None when nothing can match."""
     text = " ".join(text[:MAX_MESSAGE_CHARS].split())
+    if _has_candidate(text) is None:
+        return text, None
     return text, _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
 
 
@@ -354,6 +360,8 @@ def template_uncached(text: str) -> str:
     """Return the template of *text*, computed afresh (see ``grouping.message_template``)."""
     # _prepare inlined: this is the hot path.
     text = " ".join(text[:MAX_MESSAGE_CHARS].split())
+    if _has_candidate(text) is None:
+        return text
     masker = _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
     # The leading space is the context character for a value at the very start.
     template = masker.pattern.sub(masker.replace, " " + text)[1:]
@@ -363,6 +371,8 @@ def template_uncached(text: str) -> str:
 def parameterize_uncached(text: str) -> Parameterized:
     """Return *text* split into template and masked values, computed afresh."""
     text, masker = _prepare(text)
+    if masker is None:
+        return Parameterized(text, ())
     text = " " + text
     pieces: list[str] = []
     values: list[MaskedValue] = []

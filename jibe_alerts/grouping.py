@@ -55,7 +55,7 @@ _MAX_LITERAL_CHARS: Final = 2000  # largest list handed to ast.literal_eval
 _THING_KINDS: Final = frozenset({"path", "url", "email", "ip", "host", "arn"})
 _NOT_THINGS: Final = frozenset({"true", "false", "null", "none", "nil", ""})
 _LIST_ITEM_RE: Final = re.compile(r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^,'"\[\]()]+)""")
-_ESCAPED_RE: Final = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPED_QUOTE_RE: Final = re.compile(r"\\([\\'\"])")  # only \\ \' \" (C:\Users stays)
 _RULE_FIELDS: Final = ("match", "key", "entity", "loggers")
 
 
@@ -112,8 +112,8 @@ def entities_of(p: Parameterized) -> list[str]:
 
 
 def _unquote(quoted: str) -> str:
-    """Return the text inside a quoted value, with backslash-escaped characters unescaped."""
-    return _ESCAPED_RE.sub(r"\1", quoted[1:-1])
+    """Return the text inside a quoted value, with escaped quotes and backslashes unescaped."""
+    return _ESCAPED_QUOTE_RE.sub(r"\1", quoted[1:-1])
 
 
 def _list_items(text: str) -> list[str]:
@@ -126,7 +126,10 @@ def _list_items(text: str) -> list[str]:
             pass
         else:
             return list(_strings_in(value, depth=2))
-    return [next(g for g in m.groups() if g is not None) for m in _LIST_ITEM_RE.finditer(text)]
+    return [
+        _ESCAPED_QUOTE_RE.sub(r"\1", next(g for g in m.groups() if g is not None))
+        for m in _LIST_ITEM_RE.finditer(text)
+    ]
 
 
 def _strings_in(value: object, *, depth: int) -> Iterable[str]:
@@ -139,7 +142,7 @@ def _strings_in(value: object, *, depth: int) -> Iterable[str]:
 
 
 def _names_a_thing(item: str) -> bool:
-    """Tell whether *item* is a name rather than a bare number, date, flag or identifier."""
+    """Tell whether *item* is a name: not a lone number, date, duration, hex, bool or null."""
     if item.lower() in _NOT_THINGS:
         return False
     values = _cached_parameterize(item[:MAX_MESSAGE_CHARS]).values
@@ -261,7 +264,7 @@ def _bounded(entities: Iterable[str], limit: int) -> tuple[str, ...]:
     for entity in entities:
         if len(kept) >= limit:
             break
-        name = " ".join(entity.split())
+        name = " ".join(entity[:MAX_MESSAGE_CHARS].split())
         if len(name) > MAX_ENTITY_CHARS:
             name = name[: MAX_ENTITY_CHARS - 1] + "\u2026"
         if name:
@@ -274,7 +277,8 @@ class Grouper:
 
     Results are remembered per distinct logger name and message text (LRU caches of
     *cache_size* entries), so a flood of identical messages costs a dictionary lookup each.
-    The cached functions are pure, so caching never changes a result.
+    The cached functions are pure, so caching never changes a result.  Raises ValueError for a
+    negative *max_entities_per_record*.
     """
 
     def __init__(

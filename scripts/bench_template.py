@@ -107,6 +107,7 @@ def run(repeat: int, loops: int) -> dict[str, object]:
 
     slowest = max(CORPUS, key=lambda line: median_us(template_uncached, [line], loops, repeat))
     return {
+        "target_us_per_message": 3.0,
         "messages": len(CORPUS),
         "repeat": repeat,
         "loops": loops,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jibe_alerts import _masking
@@ -256,6 +256,7 @@ OTHER_SYSTEM_TEMPLATES = [
         "Certificate expires on <date> (in <duration>)",
     ),
     ("Backup of 2020-07-28 done at 03:00:01", "Backup of <date> done at <time>"),
+    ("Cron ran at 3:00:01 and 23:59:59.5", "Cron ran at <time> and <time>"),
     ("Temperature -5.5 below threshold +3", "Temperature <num> below threshold <num>"),
     ("Pointer 0xc000123456 freed twice", "Pointer <hex> freed twice"),
     # Python exceptions
@@ -486,6 +487,12 @@ class TestMessageTemplate:
         """Surrogates, NULs, control characters and emoji give a str and no exception."""
         assert isinstance(message_template(text), str)
 
+    def test_nothing_to_mask(self) -> None:
+        """A line without digits, quotes, brackets, slashes or @ comes back as it was."""
+        line = "upstream prematurely closed connection while reading response header"
+        assert message_template(line) == line
+        assert parameterize(line).values == ()
+
     def test_placeholders_in_the_input_are_kept(self) -> None:
         """Text that already holds placeholders is left alone."""
         assert message_template("took <num> ms for <str>") == "took <num> ms for <str>"
@@ -503,6 +510,16 @@ class TestMessageTemplateProperties:
 
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.one_of(log_like, any_text))
+    @example("''2020")  # each of these once broke the property
+    @example("' '' '")
+    @example("' 'a''")
+    @example("[''1]")
+    @example("'http://\\'")
+    @example('(""a,)')
+    @example("arn:aws:s3:::'Eng Cloud - 4 days, x'")
+    @example("'arn:aws:s3:::\\'")
+    @example("1.0x1f")
+    @example("[a, [b, [c]]]")
     def test_a_template_is_its_own_template(self, text: str) -> None:
         """Masking a template again changes nothing."""
         template = message_template(text)
@@ -526,6 +543,24 @@ class TestMessageTemplateProperties:
         )
         assert rebuilt == " ".join(text.split())
         assert [f"<{v.kind}>" for v in p.values] == re.findall(r"<[a-z]+>", p.template)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(st.characters(exclude_categories=(), exclude_characters="0123456789'\"[(/\\@")))
+    def test_the_quick_check_skips_only_lines_without_values(self, text: str) -> None:
+        """The full regex finds nothing in text the pre-check skips (it is only a shortcut)."""
+        masker = _masking._masker_for(tuple(True for _ in _masking._TRIGGERS))
+        collapsed = " " + " ".join(text.split())
+        assert masker.pattern.search(collapsed) is None
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(log_like, any_text))
+    @example("localhost:80")  # once left out for lacking a "."
+    def test_leaving_out_alternatives_is_only_a_shortcut(self, text: str) -> None:
+        """The regex picked for a line's trigger substrings masks exactly like the full one."""
+        masker = _masking._masker_for(tuple(True for _ in _masking._TRIGGERS))
+        collapsed = " ".join(text[:MAX_MESSAGE_CHARS].split())
+        full = masker.pattern.sub(masker.replace, " " + collapsed)[1:]
+        assert _masking.template_uncached(text) == _masking._cap(full)
 
     def test_keys_are_the_same_in_another_process(self) -> None:
         """Another interpreter, with another hash seed, computes the same templates and keys."""
@@ -647,6 +682,11 @@ class TestEntitiesOf:
         """An entity named twice is listed once, where it first appears."""
         p = parameterize("'Eng Cloud' and ['Eng Cloud', 'Sales'] and 'Sales'")
         assert entities_of(p) == ["Eng Cloud", "Sales"]
+
+    def test_windows_paths_keep_their_backslashes(self) -> None:
+        """Only escaped quotes and backslashes are unescaped, so C:\\Users stays as written."""
+        p = parameterize(r"Could not open 'C:\Users\bob' or ['D:\data', 'it\'s']")
+        assert entities_of(p) == ["C:\\Users\\bob", "D:\\data", "it's"]
 
     def test_escaped_quotes_are_unescaped(self) -> None:
         """Backslash-escaped characters inside a quoted value come out unescaped."""
