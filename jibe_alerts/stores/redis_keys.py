@@ -1,21 +1,30 @@
-"""Every Redis key the window store uses, built in one place.
+"""The window store's Redis layout: every key name, built here, and how values are encoded.
 
 All keys of a deployment start with ``{<prefix>}:``: the prefix is a Redis Cluster hash tag, so
 they share one slot and the multi-key Lua scripts stay legal on Cluster. Only safe text goes
 into a key name: the prefix is checked, and a group key or message id that is not a plain
 digest (an overflow key carries its channel name) is replaced by its SHA-256. Log text
-(templates, samples, entities, channels) only ever appears in values.
+(templates, samples, entities, channels) only ever appears in values, as UTF-8 bytes with
+lone surrogates kept (``surrogatepass``), and times as ``repr`` strings that read back exactly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_PREFIX", "RedisKeys", "encode_text"]
+from jibe_alerts.window_state import GroupState, MessageState, Timers
 
+__all__ = ["DEFAULT_PREFIX", "Arg", "RedisKeys", "decode_text", "encode_json", "encode_text",
+           "encode_time", "group_from_hash", "message_from_hash", "retention_ms"]
+
+#: What the scripts accept as one ARGV entry.
+Arg = bytes | str | int | float
 DEFAULT_PREFIX = "jibe-alerts"
+#: Every key expires this long after the window's longest timer, counted from its last write.
+RETENTION_MARGIN = 3600.0
 _SAFE_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -23,6 +32,29 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 def encode_text(text: str) -> bytes:
     """Return ``text`` as UTF-8, lone surrogates included (what ``surrogateescape`` made)."""
     return text.encode("utf-8", "surrogatepass")
+
+
+def decode_text(value: bytes | str) -> str:
+    """Undo :func:`encode_text` (a ``str`` passes through)."""
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
+def encode_json(value: object) -> bytes:
+    """Return JSON for a script: raw UTF-8, since Redis's cjson rejects escaped surrogates."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass")
+
+
+def encode_time(value: float) -> str:
+    """Return a time as the exact ``repr`` the scripts store and compare."""
+    return repr(float(value))
+
+
+def retention_ms(timers: Timers) -> int:
+    """Return how long (ms) an untouched key may live under these timers."""
+    longest = max(timers.repeat_interval + timers.resolve_timeout,
+                  timers.group_wait + timers.group_interval)
+    return round(1000 * (longest + RETENTION_MARGIN))
 
 
 def _name(text: str) -> str:
@@ -52,12 +84,6 @@ class RedisKeys:
     def base(self) -> str:
         """What every key starts with: ``{prefix}:``."""
         return "{" + self.prefix + "}:"
-
-    @property
-    def pattern(self) -> str:
-        """A SCAN pattern that matches every key of this prefix."""
-        escaped = re.sub(r"([\\*?\[\]{}])", r"\\\1", self.base)
-        return escaped + "*"
 
     @property
     def groups(self) -> str:
@@ -108,3 +134,42 @@ class RedisKeys:
     def message(self, message_id: str) -> str:
         """Hash of one posted digest message."""
         return self.base + "m:" + _name(message_id)
+
+    def applied(self, sender: str) -> str:
+        """String: the number of the last batch from ``sender`` (one store instance) applied."""
+        return self.base + "applied:" + _name(sender)
+
+
+def group_from_hash(fields: dict[bytes, bytes], entities: list[tuple[bytes, float]],
+                    samples: list[bytes]) -> GroupState | None:
+    """Build a group from its hash, entities and samples; None if it is not open."""
+    f = {decode_text(k): decode_text(v) for k, v in fields.items()}
+    if "count" not in f:
+        return None
+    opt = {k: f.get(k) or None for k in ("message_id", "posted_at", "acked_by", "acked_at")}
+    return GroupState(
+        key=f["key"], channel=f["channel"], logger=f["logger"], template=f["template"],
+        sample=f["sample"], level=int(f["level"]), count=int(f["count"]),
+        first_seen=float(f["first_seen"]), last_seen=float(f["last_seen"]),
+        opened_at=float(f["opened_at"]), active_at=float(f["active_at"]),
+        entities={decode_text(name): int(n) for name, n in entities},
+        entities_other=int(f["entities_other"]), samples=[decode_text(s) for s in samples],
+        message_id=opt["message_id"], posted_count=int(f["posted_count"]),
+        posted_level=int(f["posted_level"]), posted_at=_float(opt["posted_at"]),
+        attempts=int(f["attempts"]), reminder=f["reminder"] == "1", acked_by=opt["acked_by"],
+        acked_at=_float(opt["acked_at"]))
+
+
+def message_from_hash(message_id: str, fields: dict[bytes, bytes]) -> MessageState | None:
+    """Build a message record from its hash; None if it is gone."""
+    f = {decode_text(k): decode_text(v) for k, v in fields.items()}
+    if "ts" not in f:
+        return None
+    return MessageState(id=message_id, channel=f["channel"], ts=f["ts"],
+                        keys=json.loads(f["keys"]), posted_at=float(f["posted_at"]),
+                        updated_at=float(f["updated_at"]),
+                        overflow_keys=json.loads(f["overflow_keys"]))
+
+
+def _float(value: str | None) -> float | None:
+    return None if value is None else float(value)

@@ -7,38 +7,58 @@ written (``resolve`` compares ``active_at`` exactly). Log text arrives as raw UT
 is only stored, never parsed, except inside JSON that Python built (cjson keeps raw bytes).
 Every key a script writes gets a PEXPIRE of ``retention`` milliseconds; writes that belong to
 the flusher skip groups that no longer exist, so they never recreate a resolved group.
+
+Each ``*_call`` function builds the KEYS and ARGV its script's header documents.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "ADD",
-    "FORGET_MISSING",
-    "LEASE_ACQUIRE",
-    "LEASE_RELEASE",
-    "RECORD_POST",
-    "RECORD_UPDATE",
-    "REQUEUE",
-    "RESOLVE",
-]
+from collections.abc import Iterable, Sequence
+
+from jibe_alerts.stores.base import OVERFLOW_PREFIX, OVERFLOW_TEMPLATE, StoreLimits
+from jibe_alerts.stores.redis_keys import (
+    Arg,
+    RedisKeys,
+    encode_json,
+    encode_text,
+    encode_time,
+)
+from jibe_alerts.window_state import GroupDelta, GroupState, MessageState, Timers
+
+#: The scripts, by name (each is registered once per client).
+SCRIPT_NAMES = ("ADD", "FORGET_MISSING", "LEASE_ACQUIRE", "LEASE_RELEASE", "RECORD_POST",
+                "RECORD_UPDATE", "REQUEUE", "RESOLVE")
+__all__ = ["ADD", "FORGET_MISSING", "LEASE_ACQUIRE", "LEASE_RELEASE", "RECORD_POST",
+           "RECORD_UPDATE", "REQUEUE", "RESOLVE", "SCRIPT_NAMES", "Call", "add_call",
+           "forget_call", "lease_call", "post_call", "requeue_call", "resolve_call",
+           "update_call"]
+#: The KEYS and ARGV of one script call.
+Call = tuple[list[str], list[Arg]]
 
 _NUM = "local function num(x) return string.format('%.17g', x) end\n"
 
 #: Merge a batch of group deltas, exactly like ``MemoryStore._add_one`` for each in turn.
+#: A batch whose outcome the sender did not learn (a timeout) is sent again with the same
+#: sequence number and skipped if it was applied: counts are exact across hangs.
 #: KEYS[1] groups zset, KEYS[2] outbox zset, KEYS[3] mdue zset, KEYS[4] mupd zset,
-#: KEYS[5] counters hash, KEYS[6..] three per distinct group: hash, entities zset, samples list.
+#: KEYS[5] counters hash, KEYS[6] the sender's last applied batch number,
+#: KEYS[7..] three per distinct group: hash, entities zset, samples list.
 #: ARGV[1] now, ARGV[2] group_wait (s), ARGV[3] group_interval (s), ARGV[4] retention (ms),
 #: ARGV[5] max_open_groups, ARGV[6] max_entities, ARGV[7] max_samples,
 #: ARGV[8] the overflow group's template, ARGV[9] JSON list of deltas, each
 #: {k: key, i: KEYS index of its hash, ok: overflow key, oi: KEYS index of the overflow hash,
 #:  c: channel, l: logger, t: template, s: sample, lv: level, n: count, f: first_seen,
-#:  la: last_seen, e: {entity: count}, ss: [samples]}.
-#: Returns the number of deltas merged.
+#:  la: last_seen, e: {entity: count}, ss: [samples]}, ARGV[10] the batch's sequence number.
+#: Returns the number of deltas merged (0 for a batch applied before).
 ADD = _NUM + r"""
+local done = redis.call('GET', KEYS[6])
+if done and tonumber(done) >= tonumber(ARGV[10]) then return 0 end
 local now, wait, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local ttl, max_open = tonumber(ARGV[4]), tonumber(ARGV[5])
 local max_entities, max_samples = tonumber(ARGV[6]), tonumber(ARGV[7])
 local stale = '(' .. num(now - ttl / 1000)
+-- a hash another writer (ack) touched may lack the aggregates: only 'count' means open
+local function exists(g) return redis.call('HEXISTS', g, 'count') == 1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', stale)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', stale)
 
@@ -115,19 +135,20 @@ end
 local deltas = cjson.decode(ARGV[9])
 for _, d in ipairs(deltas) do
   local key, i = d.k, d.i
-  if redis.call('EXISTS', KEYS[i]) == 0 and redis.call('ZCARD', KEYS[1]) >= max_open then
+  if not exists(KEYS[i]) and redis.call('ZCARD', KEYS[1]) >= max_open then
     redis.call('HINCRBY', KEYS[5], 'overflowed', d.n)
     key, i = d.ok, d.oi
     d = {c = d.c, l = '*', t = ARGV[8], s = ARGV[8], lv = d.lv, n = d.n, f = d.f, la = d.la,
          e = {[d.l] = d.n}, ss = {}}
   end
-  if redis.call('EXISTS', KEYS[i]) == 0 then
+  if not exists(KEYS[i]) then
     open(key, KEYS[i], KEYS[i + 1], KEYS[i + 2], d)
   else
     merge(key, KEYS[i], KEYS[i + 1], KEYS[i + 2], d)
   end
 end
 for k = 1, 5 do redis.call('PEXPIRE', KEYS[k], ttl) end
+redis.call('SET', KEYS[6], ARGV[10], 'PX', ttl)
 return #deltas
 """
 
@@ -162,7 +183,7 @@ redis.call('ZADD', KEYS[2], ARGV[5], id)
 redis.call('ZADD', KEYS[3], now, id)
 for j = 5, #KEYS do
   local a = 9 + (j - 5) * 3
-  if redis.call('EXISTS', KEYS[j]) == 1 then
+  if redis.call('HEXISTS', KEYS[j], 'count') == 1 then
     redis.call('ZREM', KEYS[1], ARGV[a])
     redis.call('HSET', KEYS[j], 'message_id', id, 'posted_count', ARGV[a + 1],
       'posted_level', ARGV[a + 2], 'posted_at', now, 'attempts', 0, 'reminder', 0)
@@ -247,7 +268,7 @@ return closed
 #: ARGV[3] reminder ('1'/'0'), ARGV[4] retention (ms), ARGV[4 + j] key of group hash KEYS[1 + j].
 REQUEUE = r"""
 for j = 2, #KEYS do
-  if redis.call('EXISTS', KEYS[j]) == 1 then
+  if redis.call('HEXISTS', KEYS[j], 'count') == 1 then
     redis.call('HDEL', KEYS[j], 'message_id')
     if ARGV[3] == '1' then redis.call('HSET', KEYS[j], 'reminder', 1) end
     if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[j], 'attempts', 1) end
@@ -265,9 +286,10 @@ return 1
 FORGET_MISSING = r"""
 local n = tonumber(ARGV[1])
 for j = 4, #KEYS do
-  if redis.call('EXISTS', KEYS[j]) == 0 then
+  local group = j <= 3 + n
+  if redis.call('HEXISTS', KEYS[j], group and 'count' or 'ts') == 0 then
     local member = ARGV[j - 2]
-    if j <= 3 + n then
+    if group then
       redis.call('ZREM', KEYS[1], member)
     else
       redis.call('ZREM', KEYS[2], member)
@@ -277,3 +299,87 @@ for j = 4, #KEYS do
 end
 return 1
 """
+
+
+# -- calling conventions ------------------------------------------------------------------------
+
+
+def add_call(ks: RedisKeys, deltas: Sequence[GroupDelta], *, sender: str, seq: int,
+             now: float, timers: Timers, limits: StoreLimits, ttl: int) -> Call:
+    """KEYS and ARGV of :data:`ADD`."""
+    keys = [ks.groups, ks.outbox, ks.message_due, ks.message_updated, ks.counters,
+            ks.applied(sender)]
+    at: dict[str, int] = {}
+    for key in (k for d in deltas for k in (d.key, OVERFLOW_PREFIX + d.channel)):
+        if key not in at:
+            at[key] = len(keys) + 1
+            keys += ks.group_keys(key)
+    items = [{"k": d.key, "i": at[d.key], "ok": OVERFLOW_PREFIX + d.channel,
+              "oi": at[OVERFLOW_PREFIX + d.channel], "c": d.channel, "l": d.logger,
+              "t": d.template, "s": d.sample, "lv": d.level, "n": d.count, "f": d.first_seen,
+              "la": d.last_seen, "e": d.entities, "ss": d.samples} for d in deltas]
+    return keys, [encode_time(now), encode_time(timers.group_wait),
+                  encode_time(timers.group_interval), ttl, limits.max_open_groups,
+                  limits.max_entities, limits.max_samples, OVERFLOW_TEMPLATE,
+                  encode_json(items), seq]
+
+
+def lease_call(ks: RedisKeys, owner: str, ttl: float | None = None) -> Call:
+    """KEYS and ARGV of :data:`LEASE_ACQUIRE` (with ``ttl``) or :data:`LEASE_RELEASE`."""
+    args: list[Arg] = [encode_text(owner)]
+    return [ks.lease], args + ([] if ttl is None else [max(1, round(ttl * 1000))])
+
+
+def post_call(ks: RedisKeys, message: MessageState, groups: Sequence[GroupState], *,
+              next_due: float, ttl: int) -> Call:
+    """KEYS and ARGV of :data:`RECORD_POST` (``groups``: shown, then overflow)."""
+    keys = [ks.outbox, ks.message_due, ks.message_updated, ks.message(message.id),
+            *(ks.group(g.key) for g in groups)]
+    args: list[Arg] = [
+        message.id, encode_text(message.channel), encode_text(message.ts),
+        encode_time(message.posted_at), encode_time(next_due), encode_json(message.keys),
+        encode_json(message.overflow_keys), ttl]
+    for group in groups:
+        args += [encode_text(group.key), group.count, group.level]
+    return keys, args
+
+
+def update_call(ks: RedisKeys, message: MessageState, shown: Sequence[GroupState], *,
+                updated_at: float, next_due: float | None, ttl: int) -> Call:
+    """KEYS and ARGV of :data:`RECORD_UPDATE`."""
+    posted = {g.key: g for g in shown}
+    candidates = list(dict.fromkeys([*message.keys, *message.overflow_keys, *posted]))
+    keys = [ks.message_due, ks.message_updated, ks.message(message.id),
+            *map(ks.group, candidates)]
+    args: list[Arg] = [encode_text(message.id), encode_time(updated_at),
+                       "" if next_due is None else encode_time(next_due), ttl]
+    for key in candidates:
+        group = posted.get(key)
+        args += [encode_text(key), *((group.count, group.level) if group else ("", ""))]
+    return keys, args
+
+
+def resolve_call(ks: RedisKeys, groups: Sequence[GroupState], *, ttl: int) -> Call:
+    """KEYS and ARGV of :data:`RESOLVE`."""
+    keys = [ks.groups, ks.outbox, ks.counters,
+            *(k for g in groups for k in ks.group_keys(g.key))]
+    args: list[Arg] = [ttl]
+    for group in groups:
+        args += [encode_text(group.key), encode_time(group.active_at)]
+    return keys, args
+
+
+def requeue_call(ks: RedisKeys, groups: Sequence[GroupState], *, due_at: float, failed: bool,
+                 reminder: bool, ttl: int) -> Call:
+    """KEYS and ARGV of :data:`REQUEUE`."""
+    return [ks.outbox, *(ks.group(g.key) for g in groups)], [
+        encode_time(due_at), int(failed), int(reminder), ttl,
+        *(encode_text(g.key) for g in groups)]
+
+
+def forget_call(ks: RedisKeys, groups: Sequence[str], messages: Iterable[str]) -> Call:
+    """KEYS and ARGV of :data:`FORGET_MISSING`."""
+    messages = list(messages)
+    return ([ks.outbox, ks.message_due, ks.message_updated, *map(ks.group, groups),
+             *map(ks.message, messages)],
+            [len(groups), *map(encode_text, groups), *map(encode_text, messages)])
