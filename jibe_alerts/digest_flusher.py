@@ -106,7 +106,8 @@ class Flusher:
         next_due = next_message_due(fresh, shown, now=now, timers=self.timers,
                                     ack_ttl=self.ack_ttl)
         self.store.record_post(channel=channel_id, ts=ts, shown=rendered.shown,
-                               overflow=rendered.overflow, now=now, next_due=next_due or now)
+                               overflow=rendered.overflow, now=now, next_due=next_due or now,
+                               changed_due=now + self.timers.group_interval)
         for reply in render_overflow(rendered.overflow, now=now, look=self.look):
             self._reply(channel_id, ts, reply, deadline)
 

@@ -54,8 +54,13 @@ class WindowStore(Protocol):
         """Return the work due at ``now`` (``everything``: all of it, as at a final close)."""
 
     def record_post(self, *, channel: str, ts: str, shown: Sequence[GroupState],
-                    overflow: Sequence[GroupState], now: float, next_due: float) -> MessageState:
-        """Remember that ``shown`` (+ ``overflow``) went out as message ``ts`` in ``channel``."""
+                    overflow: Sequence[GroupState], now: float, next_due: float,
+                    changed_due: float) -> MessageState:
+        """Remember that ``shown`` (+ ``overflow``) went out as message ``ts`` in ``channel``.
+
+        The message is due at ``next_due``, or at ``changed_due`` when a group got records
+        (from any process) after the snapshot that was posted.
+        """
 
     def record_update(self, message: MessageState, *, shown: Sequence[GroupState],
                       updated_at: float, next_due: float | None) -> None:

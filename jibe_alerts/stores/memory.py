@@ -142,8 +142,10 @@ class MemoryStore:
             return due
 
     def record_post(self, *, channel: str, ts: str, shown: Sequence[GroupState],
-                    overflow: Sequence[GroupState], now: float, next_due: float) -> MessageState:
-        """Create the message record and attach ``shown`` + ``overflow`` groups to it."""
+                    overflow: Sequence[GroupState], now: float, next_due: float,
+                    changed_due: float) -> MessageState:
+        """Create the message record and attach ``shown`` + ``overflow`` groups to it; due
+        again at ``changed_due`` if any of them got records since it was read."""
         with self._lock:
             message = MessageState(
                 id=f"m{next(self._ids)}", channel=channel, ts=ts,
@@ -156,6 +158,8 @@ class MemoryStore:
                 group = self._groups.get(snapshot.key)
                 if group is None:
                     continue
+                if group.count > snapshot.count or group.level > snapshot.level:
+                    self._message_due[message.id] = min(next_due, changed_due)
                 self._outbox_due.pop(group.key, None)
                 group.message_id = message.id
                 group.posted_count, group.posted_level = snapshot.count, snapshot.level

@@ -246,13 +246,15 @@ class RedisStore:
                                 for n, key in enumerate(keys)}
 
     def record_post(self, *, channel: str, ts: str, shown: Sequence[GroupState],
-                    overflow: Sequence[GroupState], now: float, next_due: float) -> MessageState:
-        """Create the message record and attach the groups that still exist to it."""
+                    overflow: Sequence[GroupState], now: float, next_due: float,
+                    changed_due: float) -> MessageState:
+        """Create the message record and attach the groups that still exist to it; due again
+        at ``changed_due`` if any of them got records since it was read."""
         message = MessageState(id="m" + secrets.token_hex(8), channel=channel, ts=ts,
                                keys=[g.key for g in shown], posted_at=now, updated_at=now,
                                overflow_keys=[g.key for g in overflow])
         call = lua.post_call(self.keys, message, [*shown, *overflow], next_due=next_due,
-                             ttl=self._ttl)
+                             changed_due=changed_due, ttl=self._ttl)
         self._guard(0, lambda: self._script("RECORD_POST", call))
         return message
 

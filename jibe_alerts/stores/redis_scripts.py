@@ -170,25 +170,33 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-#: Record a posted digest and attach its groups (those that still exist) to it.
+#: Record a posted digest and attach its groups (those that still exist) to it. A group that
+#: got records (or a higher level) after it was read is shown stale: the message is then due
+#: again at ``changed_due`` (records added meanwhile by any process are never left unshown).
 #: KEYS[1] outbox, KEYS[2] mdue, KEYS[3] mupd, KEYS[4] message hash, KEYS[5..] group hashes.
 #: ARGV[1] message id, ARGV[2] channel, ARGV[3] ts, ARGV[4] now, ARGV[5] next_due,
 #: ARGV[6] JSON of shown keys, ARGV[7] JSON of overflow keys, ARGV[8] retention (ms),
-#: ARGV[9..] three per group hash KEYS[4 + j]: group key, posted_count, posted_level.
-RECORD_POST = r"""
+#: ARGV[9] changed_due, ARGV[10..] three per group hash KEYS[4 + j]: group key, posted_count,
+#: posted_level.
+RECORD_POST = _NUM + r"""
 local id, now = ARGV[1], ARGV[4]
+local due = tonumber(ARGV[5])
 redis.call('HSET', KEYS[4], 'channel', ARGV[2], 'ts', ARGV[3], 'keys', ARGV[6],
   'overflow_keys', ARGV[7], 'posted_at', now, 'updated_at', now)
-redis.call('ZADD', KEYS[2], ARGV[5], id)
-redis.call('ZADD', KEYS[3], now, id)
 for j = 5, #KEYS do
-  local a = 9 + (j - 5) * 3
+  local a = 10 + (j - 5) * 3
   if redis.call('HEXISTS', KEYS[j], 'count') == 1 then
+    local cur = redis.call('HMGET', KEYS[j], 'count', 'level')
+    if tonumber(cur[1]) > tonumber(ARGV[a + 1]) or tonumber(cur[2]) > tonumber(ARGV[a + 2]) then
+      due = math.min(due, tonumber(ARGV[9]))
+    end
     redis.call('ZREM', KEYS[1], ARGV[a])
     redis.call('HSET', KEYS[j], 'message_id', id, 'posted_count', ARGV[a + 1],
       'posted_level', ARGV[a + 2], 'posted_at', now, 'attempts', 0, 'reminder', 0)
   end
 end
+redis.call('ZADD', KEYS[2], num(due), id)
+redis.call('ZADD', KEYS[3], now, id)
 for j = 1, 4 do redis.call('PEXPIRE', KEYS[j], ARGV[8]) end
 return 1
 """
@@ -331,14 +339,14 @@ def lease_call(ks: RedisKeys, owner: str, ttl: float | None = None) -> Call:
 
 
 def post_call(ks: RedisKeys, message: MessageState, groups: Sequence[GroupState], *,
-              next_due: float, ttl: int) -> Call:
+              next_due: float, changed_due: float, ttl: int) -> Call:
     """KEYS and ARGV of :data:`RECORD_POST` (``groups``: shown, then overflow)."""
     keys = [ks.outbox, ks.message_due, ks.message_updated, ks.message(message.id),
             *(ks.group(g.key) for g in groups)]
     args: list[Arg] = [
         message.id, encode_text(message.channel), encode_text(message.ts),
         encode_time(message.posted_at), encode_time(next_due), encode_json(message.keys),
-        encode_json(message.overflow_keys), ttl]
+        encode_json(message.overflow_keys), ttl, encode_time(changed_due)]
     for group in groups:
         args += [encode_text(group.key), group.count, group.level]
     return keys, args

@@ -69,7 +69,7 @@ class TestKeyLayout:
         assert store.acquire_lease("me", ttl=30, now=T0 + 30)
         [groups] = store.due(T0 + 30).outbox.values()
         message = store.record_post(channel="#alerts", ts="1.0", shown=groups, overflow=[],
-                                    now=T0 + 30, next_due=T0 + 330)
+                                    now=T0 + 30, next_due=T0 + 330, changed_due=T0 + 330)
         store.add([delta()], now=T0 + 40, timers=TIMERS)
         store.record_update(message, shown=groups, updated_at=T0 + 330, next_due=T0 + 630)
         store.requeue(groups, due_at=T0 + 700, failed=True)
@@ -139,7 +139,7 @@ class TestHostileText:
 
         shown = [g for gs in due.values() for g in gs]
         message = store.record_post(channel=HOSTILE[1], ts=HOSTILE[3], shown=shown,
-                                    overflow=[], now=T0, next_due=T0)
+                                    overflow=[], now=T0, next_due=T0, changed_due=T0)
         store.record_update(message, shown=shown[1:], updated_at=T0 + 1, next_due=T0 + 2)
         [(stored, groups)] = store.due(T0 + 2).messages
         assert (stored.keys, stored.channel, stored.ts) == (message.keys, HOSTILE[1], HOSTILE[3])
@@ -201,7 +201,7 @@ class TestRoundTrips:
         assert store.acquire_lease("me", ttl=30, now=T0 + 30)
         [groups] = store.due(T0 + 30).outbox.values()
         store.record_post(channel="#alerts", ts="1.0", shown=groups, overflow=[],
-                          now=T0 + 30, next_due=T0 + 330)
+                          now=T0 + 30, next_due=T0 + 330, changed_due=T0 + 330)
         assert CountingConnection.seen["commands"] < 100
         assert CountingConnection.seen["round_trips"] <= 20
         assert sorted(g.count for g in groups) == [1000] * 10
@@ -245,7 +245,7 @@ class TestOutage:
         assert not store.acquire_lease("me", ttl=30, now=T0 + 30)
         assert not store.due(T0 + 30, everything=True)
         message = store.record_post(channel="#a", ts="1", shown=groups, overflow=[],
-                                    now=T0 + 30, next_due=T0 + 60)
+                                    now=T0 + 30, next_due=T0 + 60, changed_due=T0 + 60)
         store.record_update(message, shown=groups, updated_at=T0 + 31, next_due=None)
         assert store.resolve(groups) == []
         store.requeue(groups, due_at=T0, failed=True)
@@ -316,7 +316,7 @@ class TestOutage:
         store.add([delta(count=9)], now=T0, timers=TIMERS)
         [groups] = store.due(T0 + 30).outbox.values()
         message = store.record_post(channel="#a", ts="1", shown=groups, overflow=[],
-                                    now=T0 + 30, next_due=T0 + 60)
+                                    now=T0 + 30, next_due=T0 + 60, changed_due=T0 + 60)
         redis_server.restart()
         store.record_update(message, shown=groups, updated_at=T0 + 61, next_due=T0 + 90)
         store.requeue(groups, due_at=T0 + 61, failed=False)
@@ -336,7 +336,7 @@ class TestExpiry:
         store.add([delta("a1"), delta("b2")], now=T0, timers=TIMERS)
         [groups] = store.due(T0 + 30).outbox.values()
         message = store.record_post(channel="#alerts", ts="1", shown=groups[:1], overflow=[],
-                                    now=T0 + 30, next_due=T0 + 60)
+                                    now=T0 + 30, next_due=T0 + 60, changed_due=T0 + 60)
         client.delete(store.keys.message(message.id), store.keys.group(groups[1].key))
         assert not store.due(T0 + 60)
         keys = store.keys
@@ -356,7 +356,7 @@ class TestSharing:
         [groups] = one.due(T0 + 31).outbox.values()
         assert {g.key: g.count for g in groups} == {"a1": 7, "b2": 1}
         one.record_post(channel="#alerts", ts="1", shown=groups, overflow=[], now=T0 + 31,
-                        next_due=T0 + 331)
+                        next_due=T0 + 331, changed_due=T0 + 331)
         assert two.due(T0 + 31).outbox == {}
         assert two.counters()["incidents_opened"] == 2
 
@@ -437,7 +437,7 @@ class TestDescribeWindow:
                   timers=TIMERS)
         groups = [g for g in store.due(T0 + 30).outbox["#alerts"] if g.key == "a1"]
         store.record_post(channel="#alerts", ts="1712.5", shown=groups, overflow=[],
-                          now=T0 + 30, next_due=T0 + 330)
+                          now=T0 + 30, next_due=T0 + 330, changed_due=T0 + 330)
         client.hset(store.keys.group("a1"), mapping={"acked_by": "U42", "acked_at": T0 + 40})
         assert store.acquire_lease("host:1", ttl=30, now=T0 + 40)
         window = describe_window(store, T0 + 50)

@@ -63,7 +63,7 @@ def post(store: WindowStore, now: float, *, next_due: float) -> str:
     message_id = ""
     for channel, groups in store.due(now).outbox.items():
         message_id = store.record_post(channel=channel, ts=f"{now}", shown=groups, overflow=[],
-                                       now=now, next_due=next_due).id
+                                       now=now, next_due=next_due, changed_due=next_due).id
     return message_id
 
 
@@ -261,7 +261,7 @@ class TestResolveRequeueDrop:
         group = outbox(store, T0 + 30)["a1"]
         store.resolve([group])
         message = store.record_post(channel="#alerts", ts="1.0", shown=[group], overflow=[],
-                                    now=T0 + 30, next_due=T0 + 60)
+                                    now=T0 + 30, next_due=T0 + 60, changed_due=T0 + 60)
         store.requeue([group], due_at=T0 + 31, failed=True, reminder=True)
         store.record_update(message, shown=[group], updated_at=T0 + 61, next_due=T0 + 90)
         assert outbox(store, T0 + 10_000, everything=True) == {}
@@ -286,3 +286,27 @@ class TestLease:
         time.sleep(0.25)
         assert store.acquire_lease("alive", ttl=30, now=T0 + 0.25)
         assert not store.acquire_lease("dead", ttl=30, now=T0 + 0.3)
+
+
+class TestPostRace:
+    def test_records_added_while_posting_make_the_message_due(self, store: WindowStore) -> None:
+        """Records that arrive between reading a group and recording its post are not lost
+        from view: the message is due again at changed_due, not only at the next timer."""
+        store.add([delta(count=1)], now=T0, timers=TIMERS)
+        (snapshot,) = outbox(store, T0 + 30).values()
+        store.add([delta(count=4)], now=T0 + 31, timers=TIMERS)  # another process, meanwhile
+        store.record_post(channel="#alerts", ts="1.0", shown=[snapshot], overflow=[],
+                          now=T0 + 32, next_due=T0 + 3600, changed_due=T0 + 332)
+        assert store.due(T0 + 331).messages == []
+        ((message, groups),) = store.due(T0 + 332).messages
+        assert message.ts == "1.0"
+        assert [(g.count, g.posted_count) for g in groups] == [(5, 1)]
+
+    def test_unchanged_groups_keep_next_due(self, store: WindowStore) -> None:
+        """Without records meanwhile the message waits for next_due."""
+        store.add([delta(count=1)], now=T0, timers=TIMERS)
+        (snapshot,) = outbox(store, T0 + 30).values()
+        store.record_post(channel="#alerts", ts="1.0", shown=[snapshot], overflow=[],
+                          now=T0 + 32, next_due=T0 + 3600, changed_due=T0 + 332)
+        assert store.due(T0 + 3599).messages == []
+        assert len(store.due(T0 + 3600).messages) == 1
