@@ -8,7 +8,9 @@ digest that gets through says how many were.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,15 +19,27 @@ from jibe_alerts.dead_letter import DeadLetters
 from jibe_alerts.digest_render import DigestLook, render_digest, render_note, render_overflow
 from jibe_alerts.durations import format_duration
 from jibe_alerts.levels import level_emoji
-from jibe_alerts.slack_delivery import CircuitOpenError, DeliveryError, SlackDelivery
+from jibe_alerts.slack_delivery import (
+    CallAborted,
+    CircuitOpenError,
+    DeliveryError,
+    SlackDelivery,
+)
 from jibe_alerts.slack_text import escape, truncate
 from jibe_alerts.stores.base import WindowStore
 from jibe_alerts.window_plan import next_message_due, plan_message
 from jibe_alerts.window_state import GroupState, MessageState, Timers
 
-__all__ = ["FlushStats", "Flusher"]
+__all__ = ["LEASE_TTL", "FlushStats", "Flusher", "LeaseLost"]
 
-LEASE_TTL = 30.0
+#: How long a flusher's lease lasts without renewal. It is renewed before every Slack call,
+#: so it must only outlast one call with its retries; a process killed mid-flush is
+#: replaced after at most this long.
+LEASE_TTL = 60.0
+
+
+class LeaseLost(CallAborted):
+    """Another process took the flush lease: stop flushing now (it will deliver)."""
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Flusher:
     def __init__(self, store: WindowStore, delivery: SlackDelivery, *, owner: str,
                  timers: Timers, look: DigestLook, identity: dict[str, Any],
                  dead_letters: DeadLetters, max_attempts: int = 5, ack_ttl: float = 4 * 3600.0,
+                 lease_ttl: float = LEASE_TTL, clock: Callable[[], float] = time.time,
                  on_error: Callable[[DeliveryError], None] = lambda e: None) -> None:
         self.store = store
         self.delivery = delivery
@@ -56,6 +71,8 @@ class Flusher:
         self.dead_letters = dead_letters
         self.max_attempts = max_attempts
         self.ack_ttl = ack_ttl
+        self.lease_ttl = lease_ttl
+        self.clock = clock
         self.on_error = on_error
         self.stats = FlushStats()
         self._unreported_dead = 0
@@ -63,8 +80,12 @@ class Flusher:
     def flush(self, *, now: float, everything: bool = False,
               deadline: float | None = None) -> None:
         """Deliver what is due at ``now`` (``everything``: all pending, as at a final close)."""
-        if not self.store.acquire_lease(self.owner, ttl=LEASE_TTL, now=now):
+        if not self.store.acquire_lease(self.owner, ttl=self.lease_ttl, now=now):
             return
+        with contextlib.suppress(LeaseLost):
+            self._flush(now=now, everything=everything, deadline=deadline)
+
+    def _flush(self, *, now: float, everything: bool, deadline: float | None) -> None:
         if everything:
             # A final flush (close) has little time: undelivered groups go first.
             self._post_outbox(now=now, everything=True, deadline=deadline)
@@ -183,7 +204,15 @@ class Flusher:
     def _call(self, method: str, deadline: float | None, **params: Any) -> dict[str, Any]:
         if method == "chat.postMessage":
             params = {**self.identity, **params}
-        return self.delivery.call(method, deadline=deadline, **params)
+        return self.delivery.call(method, deadline=deadline, before_attempt=self._renew_lease,
+                                  **params)
+
+    def _renew_lease(self) -> None:
+        """Renew the lease before every attempt: if another process took it over while we
+        waited (a Retry-After longer than lease_ttl, a stall), it delivers instead — never
+        both."""
+        if not self.store.acquire_lease(self.owner, ttl=self.lease_ttl, now=self.clock()):
+            raise LeaseLost
 
     def _reply(self, channel: str, ts: str, payload: dict[str, Any],
                deadline: float | None) -> None:

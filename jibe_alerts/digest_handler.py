@@ -22,7 +22,7 @@ from jibe_alerts._handover import Successor
 from jibe_alerts._records import record_message
 from jibe_alerts.dead_letter import DeadLetters
 from jibe_alerts.digest_collector import Collector, DigestItem
-from jibe_alerts.digest_flusher import Flusher
+from jibe_alerts.digest_flusher import LEASE_TTL, Flusher
 from jibe_alerts.digest_render import DigestLook
 from jibe_alerts.durations import parse_duration
 from jibe_alerts.grouping import Grouper, GroupingRule
@@ -37,7 +37,7 @@ from jibe_alerts.window_state import Timers
 __all__ = ["SlackDigestHandler"]
 
 _DURATIONS = ("group_wait", "group_interval", "repeat_interval", "resolve_timeout",
-              "flush_interval", "close_timeout", "ack_ttl")
+              "flush_interval", "close_timeout", "ack_ttl", "lease_ttl")
 
 
 class SlackDigestHandler(QueueingHandler[DigestItem]):
@@ -50,7 +50,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     ``repeat_interval`` (reminder while unacknowledged, ``"4h"``), ``resolve_timeout``
     (silence that resolves, ``"15m"``) — and ``max_groups`` per digest, ``max_samples`` and
     ``max_entities`` per group, ``max_open_groups``, ``queue_size``, ``redis_url`` (absent:
-    the embedded in-memory store) and its ``key_prefix``, ``dead_letter_path``,
+    the embedded in-memory store) with its ``key_prefix`` and ``lease_ttl`` (a killed flusher
+    is replaced after this long, ``60``), ``dead_letter_path``,
     ``max_delivery_attempts``, ``rules`` (grouping overrides), ``loggers`` (per-logger
     ``enabled``/``level``/``channel``), ``title``, ``interactive`` (Acknowledge/Mute buttons,
     for ``jibe-alerts serve``) and ``ack_ttl`` (how long an acknowledgement silences
@@ -81,6 +82,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         queue_size: int = 100_000,
         redis_url: str | None = None,
         key_prefix: str = "jibe-alerts",
+        lease_ttl: float | str = LEASE_TTL,
         dead_letter_path: str | None = None,
         max_delivery_attempts: int = 5,
         rules: Sequence[Mapping[str, Any]] = (),
@@ -118,7 +120,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
             self.store, self.delivery, owner=f"{socket.gethostname()}:{os.getpid()}:"
             f"{uuid.uuid4().hex[:8]}", timers=self.timers,
             look=DigestLook(title=title, max_groups=max_groups, interactive=interactive),
-            ack_ttl=parse_duration(ack_ttl),
+            ack_ttl=parse_duration(ack_ttl), lease_ttl=parse_duration(lease_ttl), clock=clock,
             identity=self.options.identity(), dead_letters=DeadLetters(dead_letter_path),
             max_attempts=_positive("max_delivery_attempts", max_delivery_attempts),
             on_error=self._delivery_failed)

@@ -31,6 +31,7 @@ from jibe_alerts.secrets import Secret, redact
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "CallAborted",
     "CircuitBreaker",
     "CircuitOpenError",
     "DeliveryError",
@@ -76,6 +77,10 @@ class DeliveryError(Exception):
     def permanent(self) -> bool:
         """True when retrying the same call later cannot succeed."""
         return self.kind is ErrorKind.PERMANENT
+
+
+class CallAborted(Exception):
+    """Raised by a ``before_attempt`` hook to stop a call before (another) attempt is made."""
 
 
 class CircuitOpenError(DeliveryError):
@@ -232,12 +237,15 @@ class SlackDelivery:
         self._channel_ids: dict[str, str] = {}  # "#alerts" -> "C0123…", learnt from answers
         self._backoff = tenacity.wait_random_exponential(multiplier=0.5, max=30)
 
-    def call(self, method: str, *, deadline: float | None = None, **params: Any) -> dict[str, Any]:
+    def call(self, method: str, *, deadline: float | None = None,
+             before_attempt: Callable[[], None] | None = None, **params: Any) -> dict[str, Any]:
         """Call ``method`` with ``params`` and return Slack's answer as a dict.
 
         Retries rate limits and transient failures until ``max_attempts``, ``max_delay`` or the
-        absolute ``deadline`` (same clock) would be passed. Raises :class:`DeliveryError`
-        (permanent error or retries exhausted) or :class:`CircuitOpenError`; nothing else.
+        absolute ``deadline`` (same clock) would be passed. ``before_attempt`` runs before
+        every attempt and may raise :class:`CallAborted` to stop (it propagates as is).
+        Raises :class:`DeliveryError` (permanent error or retries exhausted),
+        :class:`CircuitOpenError` or :class:`CallAborted`; nothing else.
         """
         retry_in = self.breaker.retry_in()
         if retry_in > 0:
@@ -255,7 +263,9 @@ class SlackDelivery:
             reraise=True,
         )
         try:
-            response = retrying(self._attempt, method, params)
+            response = retrying(self._attempt, method, params, before_attempt)
+        except CallAborted:
+            raise
         except Exception as exc:  # every failure becomes one DeliveryError
             self.stats.failed += 1
             attempts = retrying.statistics.get("attempt_number", 1)
@@ -267,7 +277,10 @@ class SlackDelivery:
             self._last_post[channel_id] = self._clock()
         return response
 
-    def _attempt(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _attempt(self, method: str, params: dict[str, Any],
+                 before_attempt: Callable[[], None] | None) -> dict[str, Any]:
+        if before_attempt is not None:
+            before_attempt()
         self.stats.calls += 1
         try:
             response = self.client.api_call(method, json=params)
@@ -282,6 +295,8 @@ class SlackDelivery:
         return dict(data) if isinstance(data, dict) else {"ok": True}
 
     def _should_retry(self, exc: BaseException) -> bool:
+        if isinstance(exc, CallAborted):
+            return False
         return classify(exc) is not ErrorKind.PERMANENT and not self.breaker.is_open
 
     def _wait(self, state: tenacity.RetryCallState) -> float:

@@ -94,6 +94,7 @@ class TestSeedConfig:
         assert slack_texts(seed_slack, "general") == [
             "Providers Sync Delayed: ['Eng Cloud - 4 days, ReSync Running']"]
 
+    @pytest.mark.filterwarnings("ignore::jibe_alerts.config_file.JibeDeprecationWarning")
     def test_broken_file_at_start_raises_clear_error(self, tmp_path: Path) -> None:
         """configure() on a broken file raises ConfigError naming file and key; nothing applied."""
         path = tmp_path / "logging.json"
@@ -172,6 +173,7 @@ class TestHotReload:
         lines = (tmp_path / "logs" / "info.log").read_text(encoding="utf8")
         assert "still delivered" in lines
 
+    @pytest.mark.filterwarnings("ignore::jibe_alerts.config_file.JibeDeprecationWarning")
     def test_watcher_thread_applies_changes(self, tmp_path: Path, seed_slack: SlackStandIn) -> None:
         """With a short interval the watcher applies a change by itself."""
         path = tmp_path / "logging.json"
