@@ -9,7 +9,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["isolated_logger", "median_rate", "print_table", "time_calls"]
+__all__ = ["discard", "isolated_logger", "median_rate", "print_table", "time_calls"]
+
+
+def discard(handler: Any) -> None:
+    """Stop one of our handlers without delivering anything (benchmarks post nowhere)."""
+    handler._accepting = False
+    handler._stopping.set()
+    handler._wake.set()
+    handler._worker.join(5)
+    handler._state = "closed"
+    logging.Handler.close(handler)
 
 
 def isolated_logger(name: str, handler: logging.Handler) -> logging.Logger:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import isolated_logger, median_rate, print_table, time_calls
+from _bench import discard, isolated_logger, median_rate, print_table, time_calls
 
 from jibe_alerts import SlackLogHandler
 from jibe_alerts.digest_handler import SlackDigestHandler
@@ -69,8 +69,7 @@ def measure(calls: int, runs: int) -> list[dict[str, Any]]:
 
 def _drain(handler: Any) -> None:
     handler.take_items()
-    handler._state = "closed"  # nothing to deliver: skip close()'s delivery
-    logging.Handler.close(handler)
+    discard(handler)
 
 
 def main() -> int:

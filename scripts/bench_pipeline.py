@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import isolated_logger, median_rate, print_table, time_calls
+from _bench import discard, isolated_logger, median_rate, print_table, time_calls
 
 from jibe_alerts.digest_handler import SlackDigestHandler
 from jibe_alerts.stores.memory import MemoryStore
@@ -67,8 +67,7 @@ def _pipeline_run(records: int) -> tuple[float, dict[str, int]]:
     elapsed = time.perf_counter() - started
     stats = handler.stats()
     stats["in_window"] = _in_window(handler)
-    handler._state = "closed"  # nothing to deliver; skip close()'s final flush
-    logging.Handler.close(handler)
+    discard(handler)
     return elapsed, stats
 
 
@@ -114,8 +113,7 @@ def memory(records: int, shapes: int) -> list[dict[str, Any]]:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stats = handler.stats()
     store = handler.store.counters()
-    handler._state = "closed"
-    logging.Handler.close(handler)
+    discard(handler)
     return [{"records": records, "distinct shapes": shapes, "seconds": elapsed,
              "RSS before MiB": before, "peak RSS MiB": peak, "open groups": store["open_groups"],
              "overflowed records": store["overflowed"], "dropped": stats["dropped"],
