@@ -88,3 +88,46 @@ class TestDemo:
         assert "JIBE PROVIDER ALERTS" in result.stdout
         assert "Traceback" not in result.stderr
         assert (tmp_path / "out" / "info.log").stat().st_size > 0
+
+
+class TestStatus:
+    """jibe-alerts status shows the shared window."""
+
+    def test_status_lists_incidents(self, redis_url: str, slack: SlackStandIn,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+        """An open incident appears with its count, level and logger; exit 0 while Redis is up."""
+        import logging  # noqa: PLC0415
+
+        from jibe_alerts import SlackDigestHandler  # noqa: PLC0415
+
+        handler = SlackDigestHandler(TOKEN, "#alerts", base_url=slack.base_url,
+                                     redis_url=redis_url, group_wait="1h")
+        log = logging.getLogger("jibe.provider.sync")
+        log.addHandler(handler)
+        try:
+            for i in range(7):
+                log.warning("Providers Still Sync Delayed: %s", [f"Eng Cloud - {i} days"])
+            handler.flush()
+            assert main(["status", "--redis", redis_url]) == 0
+            out = capsys.readouterr().out
+            assert "Redis up" in out and "1 open incident(s)" in out
+            assert "WARNING" in out and "7" in out and "jibe.provider.sync" in out
+            assert main(["status", "--redis", redis_url, "--json"]) == 0
+            view = json.loads(capsys.readouterr().out)
+            assert view["incidents"][0]["count"] == 7
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+
+    def test_status_without_redis_explains(self, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without a Redis URL the command says where one comes from."""
+        monkeypatch.delenv("JIBE_REDIS_URL", raising=False)
+        assert main(["status"]) == 1
+        assert "--redis" in capsys.readouterr().err
+
+    def test_status_unreachable_redis(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An unreachable Redis gives exit 1 and says DOWN, without a traceback."""
+        assert main(["status", "--redis", "redis://127.0.0.1:9/0"]) == 1
+        captured = capsys.readouterr()
+        assert "DOWN" in captured.out and "Traceback" not in captured.err

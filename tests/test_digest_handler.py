@@ -456,3 +456,28 @@ class TestLoggerToggles:
             {"loggers": {"jibe.provider": {"enabeld": False}}})
         assert problems[0][0] == "loggers.jibe.provider"
         assert "enabeld" in problems[0][1]
+
+
+class TestTimeouts:
+    """A Slack that hangs past the client timeout is retried like any transient failure."""
+
+    def test_hanging_slack_then_one_digest(self, slack: SlackStandIn, clock: FakeClock,
+                                           handlers: list[SlackDigestHandler],
+                                           log: logging.Logger) -> None:
+        """Two posts time out (1 s client timeout); the third attempt lands; nothing raised.
+
+        (As with real Slack, a request that timed out on our side may still be taken late:
+        a timeout can duplicate a post, never lose one.)
+        """
+        slack.inject("chat.postMessage", Fault.hang(3), times=2)
+        handler = make(slack, clock, handlers, timeout=1)
+        log.addHandler(handler)
+        log.warning("slow slack %d", 1)
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        messages = slack.messages("alerts")
+        assert messages
+        assert "slow slack 1" in texts(messages[-1])
+        assert handler.stats()["retried"] >= 2
+        assert handler.stats()["failed"] == 0
