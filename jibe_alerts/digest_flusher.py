@@ -159,7 +159,8 @@ class Flusher:
         resolved = {g.key for g in plan.resolve}
         updated_at = message.updated_at
         if plan.update:
-            rendered = render_digest(groups, now=now, look=self.look, resolved=resolved)
+            rendered = render_digest(groups, now=now, look=self.look, resolved=resolved,
+                                     resolved_earlier=message.resolved)
             try:
                 self._call("chat.update", deadline, channel=message.channel, ts=message.ts,
                            **rendered.payload)
@@ -171,6 +172,7 @@ class Flusher:
             updated_at = now
         for group in plan.escalated:
             self._reply(message.channel, message.ts, render_note(_escalation(group)), deadline)
+        notes: list[str] = []
         if plan.resolve:
             closed = set(self.store.resolve(plan.resolve))
             notes = [_resolution(g) for g in plan.resolve if g.key in closed]
@@ -184,7 +186,8 @@ class Flusher:
         self.store.record_update(
             message, shown=remaining if plan.update else [], updated_at=updated_at,
             next_due=next_message_due(after, remaining, now=now, timers=self.timers,
-                                      ack_ttl=self.ack_ttl))
+                                      ack_ttl=self.ack_ttl),
+            resolved=notes)
 
     def _update_failed(self, message: MessageState, groups: list[GroupState],
                        error: DeliveryError, *, now: float) -> None:

@@ -27,9 +27,9 @@ SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 FALLBACK_LIMIT = 3900
 SAMPLE_LIMIT = 700
-#: Blocks a digest needs besides its group lines: header, closing context (and, when
-#: interactive, the "Acknowledge all" actions).
-FIXED_BLOCKS = 2
+#: Blocks a digest needs besides its group lines: header, the incidents resolved earlier,
+#: closing context (and, when interactive, the "Acknowledge all" actions).
+FIXED_BLOCKS = 3
 #: Action ids of the digest's buttons (``jibe-alerts serve`` acts on them).
 ACK_ACTION, MUTE_ACTION, ACK_ALL_ACTION = "jibe.ack", "jibe.mute", "jibe.ack_all"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
@@ -72,16 +72,22 @@ def _order(group: GroupState) -> tuple[int, int, float]:
 
 def render_digest(groups: Sequence[GroupState], *, now: float, look: DigestLook,
                   resolved: Collection[str] = (), reminder: bool = False,
-                  dead_lettered: int = 0) -> Rendered:
-    """Return the digest showing ``groups`` (those in ``resolved`` marked resolved)."""
+                  dead_lettered: int = 0, resolved_earlier: Sequence[str] = ()) -> Rendered:
+    """Return the digest showing ``groups`` (those in ``resolved`` marked resolved) and the
+    lines of incidents that resolved in it earlier."""
     ordered = sorted(groups, key=lambda g: (g.key in resolved, *_order(g)))
     shown, overflow = ordered[: look.max_groups], ordered[look.max_groups:]
     total = sum(g.count for g in groups)
-    blocks: list[dict[str, Any]] = [_header(look.title, len(groups), total, reminder)]
+    blocks: list[dict[str, Any]] = [
+        _header(look.title, len(groups), total, reminder, len(resolved_earlier))]
     for group in shown:
         blocks.append(_group_section(group, now, look, group.key in resolved))
         if look.interactive and group.key not in resolved:
             blocks.append(_group_actions(group))
+    if resolved_earlier:
+        text = "\n".join(resolved_earlier)
+        blocks.append({"type": "section",
+                       "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}})
     blocks.append(_footer(overflow, dead_lettered, now))
     if look.interactive and any(g.acked_by is None and g.key not in resolved for g in groups):
         blocks.append({"type": "actions", "block_id": "jibe.all", "elements": [
@@ -117,10 +123,13 @@ def render_note(text: str) -> dict[str, Any]:
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]}
 
 
-def _header(title: str, groups: int, records: int, reminder: bool) -> dict[str, Any]:
+def _header(title: str, groups: int, records: int, reminder: bool,
+            resolved_earlier: int = 0) -> dict[str, Any]:
     prefix = "Still happening: " if reminder else ""
     text = f"{prefix}{title}: {groups} group{'s' * (groups != 1)}, {records:,} record" + (
         "s" * (records != 1))
+    if resolved_earlier:
+        text += f", {resolved_earlier} resolved earlier"
     return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_LIMIT)}}
 
 

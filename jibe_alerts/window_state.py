@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["GroupDelta", "GroupState", "MessageState", "Timers", "merge_entities"]
+__all__ = ["MAX_RESOLVED_LINES", "GroupDelta", "GroupState", "MessageState", "Timers",
+           "merge_entities"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ class MessageState:
     posted_at: float
     updated_at: float
     overflow_keys: list[str] = field(default_factory=list)
+    #: Lines (rendered) of the incidents that resolved in this message, oldest first.
+    resolved: list[str] = field(default_factory=list)
+
+
+#: A message keeps at most this many resolved lines (the oldest go first).
+MAX_RESOLVED_LINES = 20
 
 
 def merge_entities(into: dict[str, int], new: Mapping[str, int], *, limit: int) -> int:

@@ -481,3 +481,28 @@ class TestTimeouts:
         assert "slow slack 1" in texts(messages[-1])
         assert handler.stats()["retried"] >= 2
         assert handler.stats()["failed"] == 0
+
+
+class TestResolvedStayShown:
+    """An incident that resolved keeps its line in the message through later updates."""
+
+    def test_resolved_line_survives_update(self, slack: SlackStandIn, clock: FakeClock,
+                                           handlers: list[SlackDigestHandler],
+                                           log: logging.Logger) -> None:
+        """A resolves (quiet), B keeps going: B's later update still lists A as resolved."""
+        handler = make(slack, clock, handlers, group_interval="1m", resolve_timeout="5m")
+        log.addHandler(handler)
+        log.warning("Bucket removed %s", "S3 Cloud/a")
+        log.warning("Provider %s unreachable", "Eng Cloud")
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        for _ in range(8):  # B every minute, A silent
+            clock.advance(60)
+            log.warning("Provider %s unreachable", "Eng Cloud")
+            handler.flush()
+        (message,) = slack.messages("alerts")
+        body = texts(message)
+        assert "resolved earlier" in body
+        assert "Resolved" in body and "Bucket removed S3 Cloud/a" in body
+        assert "×9" in body

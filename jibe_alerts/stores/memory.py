@@ -19,6 +19,7 @@ from cachetools import TTLCache
 
 from jibe_alerts.stores.base import OVERFLOW_PREFIX, OVERFLOW_TEMPLATE, Due, StoreLimits
 from jibe_alerts.window_state import (
+    MAX_RESOLVED_LINES,
     GroupDelta,
     GroupState,
     MessageState,
@@ -137,8 +138,9 @@ class MemoryStore:
                 if everything or at <= now:
                     keys = (*message.keys, *message.overflow_keys)
                     groups = [_copy(self._groups[k]) for k in keys if k in self._groups]
-                    due.messages.append((dataclasses.replace(message, keys=list(message.keys)),
-                                         groups))
+                    due.messages.append((dataclasses.replace(
+                        message, keys=list(message.keys), resolved=list(message.resolved)),
+                        groups))
             return due
 
     def record_post(self, *, channel: str, ts: str, shown: Sequence[GroupState],
@@ -167,13 +169,16 @@ class MemoryStore:
             return message
 
     def record_update(self, message: MessageState, *, shown: Sequence[GroupState],
-                      updated_at: float, next_due: float | None) -> None:
+                      updated_at: float, next_due: float | None,
+                      resolved: Sequence[str] = ()) -> None:
         """Store what ``message`` shows now (``shown``) and when to look at it again."""
         with self._lock:
             stored = self._messages.get(message.id)
             if stored is None:
                 return
             stored.updated_at = updated_at
+            if resolved:
+                stored.resolved = [*stored.resolved, *resolved][-MAX_RESOLVED_LINES:]
             for snapshot in shown:
                 group = self._groups.get(snapshot.key)
                 if group is not None and group.message_id == message.id:

@@ -259,10 +259,11 @@ class RedisStore:
         return message
 
     def record_update(self, message: MessageState, *, shown: Sequence[GroupState],
-                      updated_at: float, next_due: float | None) -> None:
+                      updated_at: float, next_due: float | None,
+                      resolved: Sequence[str] = ()) -> None:
         """Store what ``message`` shows now; forget it once no group is attached."""
         call = lua.update_call(self.keys, message, shown, updated_at=updated_at,
-                               next_due=next_due, ttl=self._ttl)
+                               next_due=next_due, resolved=resolved, ttl=self._ttl)
         self._guard(0, lambda: self._script("RECORD_UPDATE", call))
 
     def resolve(self, groups: Sequence[GroupState]) -> list[str]:

@@ -168,7 +168,8 @@ def message_from_hash(message_id: str, fields: dict[bytes, bytes]) -> MessageSta
     return MessageState(id=message_id, channel=f["channel"], ts=f["ts"],
                         keys=json.loads(f["keys"]), posted_at=float(f["posted_at"]),
                         updated_at=float(f["updated_at"]),
-                        overflow_keys=json.loads(f["overflow_keys"]))
+                        overflow_keys=json.loads(f["overflow_keys"]),
+                        resolved=json.loads(f.get("resolved", "[]")))
 
 
 def _float(value: str | None) -> float | None:

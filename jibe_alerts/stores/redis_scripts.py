@@ -23,7 +23,13 @@ from jibe_alerts.stores.redis_keys import (
     encode_text,
     encode_time,
 )
-from jibe_alerts.window_state import GroupDelta, GroupState, MessageState, Timers
+from jibe_alerts.window_state import (
+    MAX_RESOLVED_LINES,
+    GroupDelta,
+    GroupState,
+    MessageState,
+    Timers,
+)
 
 #: The scripts, by name (each is registered once per client).
 SCRIPT_NAMES = ("ADD", "FORGET_MISSING", "LEASE_ACQUIRE", "LEASE_RELEASE", "RECORD_POST",
@@ -204,16 +210,24 @@ return 1
 #: Store what a message shows now; detach groups that left it; forget it when none is left.
 #: KEYS[1] mdue, KEYS[2] mupd, KEYS[3] message hash, KEYS[4..] hashes of every group the
 #: message may show. ARGV[1] message id, ARGV[2] updated_at, ARGV[3] next_due ('' = none),
-#: ARGV[4] retention (ms), ARGV[5..] three per group hash KEYS[3 + j]: group key,
-#: posted_count and posted_level ('' for both when the group is not among ``shown``).
+#: ARGV[4] retention (ms), ARGV[5] JSON list of resolved lines to append (kept: the last
+#: ARGV[6]), ARGV[7..] three per group hash KEYS[3 + j]: group key, posted_count and
+#: posted_level ('' for both when the group is not among ``shown``).
 #: Returns 0 if the message record is gone, else 1.
 RECORD_UPDATE = r"""
 local id = ARGV[1]
 if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 redis.call('HSET', KEYS[3], 'updated_at', ARGV[2])
+if ARGV[5] ~= '[]' then
+  local old = redis.call('HGET', KEYS[3], 'resolved')
+  local lines = old and cjson.decode(old) or {}
+  for _, line in ipairs(cjson.decode(ARGV[5])) do lines[#lines + 1] = line end
+  while #lines > tonumber(ARGV[6]) do table.remove(lines, 1) end
+  redis.call('HSET', KEYS[3], 'resolved', cjson.encode(lines))
+end
 local attached = {}
 for j = 4, #KEYS do
-  local a = 5 + (j - 4) * 3
+  local a = 7 + (j - 4) * 3
   if redis.call('HGET', KEYS[j], 'message_id') == id then
     attached[ARGV[a]] = true
     if ARGV[a + 1] ~= '' then
@@ -353,14 +367,16 @@ def post_call(ks: RedisKeys, message: MessageState, groups: Sequence[GroupState]
 
 
 def update_call(ks: RedisKeys, message: MessageState, shown: Sequence[GroupState], *,
-                updated_at: float, next_due: float | None, ttl: int) -> Call:
+                updated_at: float, next_due: float | None, resolved: Sequence[str] = (),
+                ttl: int) -> Call:
     """KEYS and ARGV of :data:`RECORD_UPDATE`."""
     posted = {g.key: g for g in shown}
     candidates = list(dict.fromkeys([*message.keys, *message.overflow_keys, *posted]))
     keys = [ks.message_due, ks.message_updated, ks.message(message.id),
             *map(ks.group, candidates)]
     args: list[Arg] = [encode_text(message.id), encode_time(updated_at),
-                       "" if next_due is None else encode_time(next_due), ttl]
+                       "" if next_due is None else encode_time(next_due), ttl,
+                       encode_json(list(resolved)), MAX_RESOLVED_LINES]
     for key in candidates:
         group = posted.get(key)
         args += [encode_text(key), *((group.count, group.level) if group else ("", ""))]

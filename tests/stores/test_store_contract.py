@@ -310,3 +310,19 @@ class TestPostRace:
                           now=T0 + 32, next_due=T0 + 3600, changed_due=T0 + 332)
         assert store.due(T0 + 3599).messages == []
         assert len(store.due(T0 + 3600).messages) == 1
+
+
+class TestResolvedLines:
+    def test_resolved_lines_are_kept_and_bounded(self, store: WindowStore) -> None:
+        """Lines of incidents resolved in a message come back with it, the newest 20 at most."""
+        store.add([delta("a1"), delta("b2")], now=T0, timers=TIMERS)
+        groups = list(outbox(store, T0 + 30).values())
+        message = store.record_post(channel="#alerts", ts="1.0", shown=groups, overflow=[],
+                                    now=T0 + 30, next_due=T0 + 40, changed_due=T0 + 40)
+        for n in range(25):
+            store.record_update(message, shown=[], updated_at=T0 + 30, next_due=T0 + 40,
+                                resolved=[f"✅ line {n} &lt;x&gt;"])
+        ((again, _),) = store.due(T0 + 40).messages
+        assert len(again.resolved) == 20
+        assert again.resolved[0] == "✅ line 5 &lt;x&gt;"
+        assert again.resolved[-1] == "✅ line 24 &lt;x&gt;"
