@@ -54,8 +54,9 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     is replaced after this long, ``60``), ``dead_letter_path``,
     ``max_delivery_attempts``, ``rules`` (grouping overrides), ``loggers`` (per-logger
     ``enabled``/``level``/``channel``), ``title``, ``interactive`` (Acknowledge/Mute buttons,
-    for ``jibe-alerts serve``) and ``ack_ttl`` (how long an acknowledgement silences
-    reminders, ``"4h"``). Durations take seconds or strings such as ``"30s"``, ``"5m"``.
+    for ``jibe-alerts serve``), ``ack_ttl`` (how long an acknowledgement silences
+    reminders, ``"4h"``), ``ack_users``/``ack_usergroups`` (who may acknowledge; empty:
+    anyone) and ``ack_reaction`` (the emoji that acknowledges a digest, ``"eyes"``). Durations take seconds or strings such as ``"30s"``, ``"5m"``.
     """
 
     kind: ClassVar[str] = "slack-digest"
@@ -90,6 +91,9 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         title: str = "jibe-alerts digest",
         interactive: bool = False,
         ack_ttl: float | str = "4h",
+        ack_users: Sequence[str] = (),
+        ack_usergroups: Sequence[str] = (),
+        ack_reaction: str = "eyes",
         flush_interval: float | str = 1.0,
         close_timeout: float | str = 5.0,
         level: int | str = logging.NOTSET,
@@ -125,6 +129,10 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
             max_attempts=_positive("max_delivery_attempts", max_delivery_attempts),
             on_error=self._delivery_failed)
         self.window_clock = clock
+        #: Who may acknowledge (``jibe-alerts serve`` enforces it; empty: everyone).
+        self.ack_users = tuple(ack_users)
+        self.ack_usergroups = tuple(ack_usergroups)
+        self.ack_reaction = ack_reaction.strip(":")
         self._next_flush = 0.0
         self._flush_requested = False
         super().__init__(level=level, queue_size=queue_size,
@@ -179,6 +187,11 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
             self._flush_requested = False
             self._next_flush = tick + self.flush_interval
             self.flusher.flush(now=self.window_clock())
+
+    def request_flush(self) -> None:
+        """Ask the worker to deliver what is due now, without waiting (e.g. after an ack)."""
+        self._flush_requested = True
+        self._wake.set()
 
     def flush(self) -> None:
         """Push buffered records into the window and deliver what is due, then return."""

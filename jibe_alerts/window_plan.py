@@ -35,7 +35,7 @@ def plan_message(message: MessageState, groups: Sequence[GroupState], *, now: fl
     """Return what ``message`` needs at ``now``; ``force`` ignores ``group_interval``."""
     plan = MessagePlan()
     for group in groups:
-        if now - group.active_at >= timers.resolve_timeout:
+        if group.resolve_requested or now - group.active_at >= timers.resolve_timeout:
             plan.resolve.append(group)
             continue
         if group.level > group.posted_level:

@@ -81,6 +81,8 @@ class GroupState:
     reminder: bool = False
     acked_by: str | None = None
     acked_at: float | None = None
+    #: A resolve rule matched (e.g. "No Longer Sync Delayed"): resolve at the next flush.
+    resolve_requested: bool = False
 
     @property
     def changed(self) -> bool:

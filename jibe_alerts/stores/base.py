@@ -89,5 +89,28 @@ class WindowStore(Protocol):
     def drop_message(self, message_id: str) -> None:
         """Forget a message record (its groups are resolved or moved)."""
 
+    def acknowledge(self, keys: Sequence[str], *, by: str, at: float) -> list[str]:
+        """Mark the open incidents ``keys`` acknowledged by user ``by`` at ``at``.
+
+        Their messages become due at ``at`` (to show the acknowledgement). Returns the keys
+        that were open and are now acknowledged (a resolved one is ignored).
+        """
+
+    def message_keys(self, channel: str, ts: str) -> list[str]:
+        """Return the group keys a posted message (channel ID, ts) shows; [] if unknown."""
+
+    def request_resolve(self, keys: Sequence[str], *, at: float) -> list[str]:
+        """Ask for the incidents ``keys`` to resolve at the next flush (a resolve rule matched).
+
+        Posted ones' messages become due at ``at``. Returns the keys that were open.
+        """
+
+    def set_mute(self, target: str, *, until: float | None) -> None:
+        """Mute ``target`` (a logger name or group key) until ``until`` (``inf``: until
+        unmuted); ``None`` unmutes it."""
+
+    def mutes(self, now: float) -> dict[str, float]:
+        """Return the mutes in force at ``now``: target → until."""
+
     def counters(self) -> dict[str, int]:
         """Return store-side counters: open groups, messages, overflowed records…"""

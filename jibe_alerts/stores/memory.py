@@ -48,6 +48,7 @@ class MemoryStore:
             maxsize=max(1000, self.limits.max_open_groups), ttl=MESSAGE_TTL, timer=clock)
         self._message_due: dict[str, float] = {}
         self._lease: tuple[str, float] | None = None
+        self._mutes: dict[str, float] = {}
         self._ids = itertools.count(1)
         self._counters = {"overflowed": 0, "entities_dropped": 0, "incidents_opened": 0,
                           "incidents_resolved": 0}
@@ -235,6 +236,59 @@ class MemoryStore:
         with self._lock:
             self._messages.pop(message_id, None)
             self._message_due.pop(message_id, None)
+
+    # -- acknowledgements, resolve requests, mutes (jibe-alerts serve, resolve rules) ----------
+
+    def acknowledge(self, keys: Sequence[str], *, by: str, at: float) -> list[str]:
+        """Mark open incidents acknowledged; their messages become due at ``at``."""
+        done = []
+        with self._lock:
+            for group in self._open_groups(keys):
+                group.acked_by, group.acked_at = by, at
+                self._due_now(group, at)
+                done.append(group.key)
+        return done
+
+    def message_keys(self, channel: str, ts: str) -> list[str]:
+        """Return the keys a posted message shows."""
+        with self._lock:
+            for message in self._messages.values():
+                if message.ts == ts and message.channel == channel:
+                    return [*message.keys, *message.overflow_keys]
+        return []
+
+    def request_resolve(self, keys: Sequence[str], *, at: float) -> list[str]:
+        """Flag open incidents to resolve at the next flush."""
+        done = []
+        with self._lock:
+            for group in self._open_groups(keys):
+                group.resolve_requested = True
+                self._due_now(group, at)
+                done.append(group.key)
+        return done
+
+    def set_mute(self, target: str, *, until: float | None) -> None:
+        """Mute (or, with ``None``, unmute) a logger or group."""
+        with self._lock:
+            if until is None:
+                self._mutes.pop(target, None)
+            else:
+                self._mutes[target] = until
+
+    def mutes(self, now: float) -> dict[str, float]:
+        """Return the mutes in force at ``now``."""
+        with self._lock:
+            for target in [t for t, until in self._mutes.items() if until <= now]:
+                del self._mutes[target]
+            return dict(self._mutes)
+
+    def _open_groups(self, keys: Sequence[str]) -> list[GroupState]:
+        return [self._groups[k] for k in dict.fromkeys(keys) if k in self._groups]
+
+    def _due_now(self, group: GroupState, at: float) -> None:
+        if group.message_id is not None and group.message_id in self._messages:
+            self._message_due[group.message_id] = min(
+                self._message_due.get(group.message_id, at), at)
 
     def counters(self) -> dict[str, int]:
         """Return open groups, messages, and the store's drop/overflow counters."""
