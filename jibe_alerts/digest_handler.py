@@ -56,7 +56,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     ``enabled``/``level``/``channel``), ``title``, ``interactive`` (Acknowledge/Mute buttons,
     for ``jibe-alerts serve``), ``ack_ttl`` (how long an acknowledgement silences
     reminders, ``"4h"``), ``ack_users``/``ack_usergroups`` (who may acknowledge; empty:
-    anyone) and ``ack_reaction`` (the emoji that acknowledges a digest, ``"eyes"``). Durations take seconds or strings such as ``"30s"``, ``"5m"``.
+    anyone) and ``ack_reaction`` (the emoji that acknowledges a digest, ``"eyes"``).
+    Durations take seconds or strings such as ``"30s"``, ``"5m"``.
     """
 
     kind: ClassVar[str] = "slack-digest"
