@@ -28,6 +28,7 @@ from jibe_alerts.durations import parse_duration
 from jibe_alerts.grouping import Grouper, GroupingRule
 from jibe_alerts.logger_policy import LoggerPolicies
 from jibe_alerts.queueing import QueueingHandler
+from jibe_alerts.resolve_rules import ResolveRule
 from jibe_alerts.slack_delivery import DeliveryError, SlackDelivery, build_client
 from jibe_alerts.slack_options import DEFAULT_USERNAME, SlackOptions, option_problems
 from jibe_alerts.stores.base import StoreLimits, WindowStore
@@ -52,7 +53,8 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     ``max_entities`` per group, ``max_open_groups``, ``queue_size``, ``redis_url`` (absent:
     the embedded in-memory store) with its ``key_prefix`` and ``lease_ttl`` (a killed flusher
     is replaced after this long, ``60``), ``dead_letter_path``,
-    ``max_delivery_attempts``, ``rules`` (grouping overrides), ``loggers`` (per-logger
+    ``max_delivery_attempts``, ``rules`` (grouping overrides; a ``key`` with ``{entity}``
+    makes one incident per entity), ``resolve_rules``, ``loggers`` (per-logger
     ``enabled``/``level``/``channel``), ``title``, ``interactive`` (Acknowledge/Mute buttons,
     for ``jibe-alerts serve``), ``ack_ttl`` (how long an acknowledgement silences
     reminders, ``"4h"``), ``ack_users``/``ack_usergroups`` (who may acknowledge; empty:
@@ -89,6 +91,7 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         max_delivery_attempts: int = 5,
         rules: Sequence[Mapping[str, Any]] = (),
         loggers: Mapping[str, Mapping[str, object]] | None = None,
+        resolve_rules: Sequence[Mapping[str, Any]] = (),
         title: str = "jibe-alerts digest",
         interactive: bool = False,
         ack_ttl: float | str = "4h",
@@ -120,7 +123,10 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
             clock=clock, sleep=sleep)
         self.collector = Collector(Grouper([GroupingRule.from_config(r) for r in rules]),
                                    channel=self.options.channel,
-                                   policies=LoggerPolicies(loggers), max_samples=max_samples)
+                                   policies=LoggerPolicies(loggers),
+                                   resolve_rules=[ResolveRule.from_config(r)
+                                                  for r in resolve_rules],
+                                   max_samples=max_samples)
         self.flusher = Flusher(
             self.store, self.delivery, owner=f"{socket.gethostname()}:{os.getpid()}:"
             f"{uuid.uuid4().hex[:8]}", timers=self.timers,
@@ -161,6 +167,11 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
                 problems.append((f"rules[{index}]", str(exc), "correct the rule"))
         if options.get("loggers") is not None:
             problems += LoggerPolicies.problems(options["loggers"])
+        for index, rule in enumerate(_as_list(options.get("resolve_rules"))):
+            try:
+                ResolveRule.from_config(rule)
+            except (ValueError, TypeError) as exc:
+                problems.append((f"resolve_rules[{index}]", str(exc), "correct the rule"))
         return problems
 
     def __repr__(self) -> str:
@@ -187,7 +198,9 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         if self._flush_requested or tick >= self._next_flush:
             self._flush_requested = False
             self._next_flush = tick + self.flush_interval
-            self.flusher.flush(now=self.window_clock())
+            now = self.window_clock()
+            self.collector.mutes = self.store.mutes(now)
+            self.flusher.flush(now=now)
 
     def request_flush(self) -> None:
         """Ask the worker to deliver what is due now, without waiting (e.g. after an ack)."""
@@ -214,8 +227,12 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
     def _collect(self) -> None:
         items = self.take_items()
         if items:
-            self.store.add(self.collector.aggregate(items), now=self.window_clock(),
-                           timers=self.timers)
+            now = self.window_clock()
+            batch = self.collector.aggregate(items)
+            if batch.deltas:
+                self.store.add(batch.deltas, now=now, timers=self.timers)
+            if batch.resolves:
+                self.store.request_resolve(batch.resolves, at=now)
 
     def _delivery_failed(self, error: DeliveryError) -> None:
         if not self.options.fail_silent:
@@ -247,10 +264,16 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
         counts["pending_records"] = store.get("pending_records", 0)
         counts["overflowed"] = store.get("overflowed", 0)
         counts["suppressed"] = self.collector.suppressed
+        counts["muted"] = self.collector.muted
+        counts["resolutions"] = self.collector.resolutions
         delivery = self.delivery.stats.snapshot()
         counts["retried"] = delivery["retried"]
         counts["rate_limited"] = delivery["rate_limited"]
         return counts
+
+
+def _as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _positive(name: str, value: int) -> int:

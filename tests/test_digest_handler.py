@@ -506,3 +506,80 @@ class TestResolvedStayShown:
         assert "resolved earlier" in body
         assert "Resolved" in body and "Bucket removed S3 Cloud/a" in body
         assert "×9" in body
+
+
+PER_PROVIDER = {"match": "^Providers (?:Still )?Sync Delayed: ",
+                "key": "Providers Sync Delayed: {entity}",
+                "entity": "'(?P<entity>[^'\\]]+?) - "}
+NO_LONGER = {"match": "^Providers No Longer Sync Delayed: ",
+             "entity": "'(?P<entity>[^']+)'",
+             "resolves": "Providers Sync Delayed: {entity}"}
+
+
+class TestResolveRules:
+    """A 'No Longer Sync Delayed' record resolves exactly its provider's incident."""
+
+    def test_resolves_only_the_named_entity(self, slack: SlackStandIn, clock: FakeClock,
+                                            handlers: list[SlackDigestHandler],
+                                            log: logging.Logger) -> None:
+        """Two delayed providers; Eng Cloud recovers: its line resolves, Sales GovCloud's not."""
+        handler = make(slack, clock, handlers, rules=[PER_PROVIDER], resolve_rules=[NO_LONGER],
+                       resolve_timeout="1h")
+        log.addHandler(handler)
+        log.warning("Providers Sync Delayed: %s", ["Eng Cloud - 4 days, ReSync Running",
+                                                   "Sales GovCloud - 4 hours, Real-Time"])
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert texts(message).count("×1") == 2  # one incident per provider
+        clock.advance(60)
+        log.warning("Providers No Longer Sync Delayed: %s", ["Eng Cloud"])
+        handler.flush()
+        clock.advance(1)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        body = texts(message)
+        resolved = [line for line in body.splitlines() if "Resolved" in line]
+        assert any("Eng Cloud" in line for line in resolved)
+        assert not any("Sales GovCloud" in line for line in resolved)
+        assert "Resolved" in replies_text(message) and "Eng Cloud" in replies_text(message)
+        stats = handler.stats()
+        assert stats["groups"] == 1 and stats["resolutions"] == 1
+
+    def test_bad_resolve_rule_is_a_config_problem(self) -> None:
+        """A rule without resolves is reported with its index."""
+        problems = SlackDigestHandler.validate_options({"resolve_rules": [{"match": "x"}]})
+        assert problems[0][0] == "resolve_rules[0]"
+        assert "resolves is required" in problems[0][1]
+
+
+class TestMutes:
+    """Mutes written to the store silence a logger or a group in every handler."""
+
+    def test_muted_logger_and_group(self, slack: SlackStandIn, clock: FakeClock,
+                                    handlers: list[SlackDigestHandler],
+                                    log: logging.Logger) -> None:
+        """A muted logger (and its children) and a muted group key are counted, not posted."""
+        handler = make(slack, clock, handlers)
+        handler.store.set_mute("jibe.provider", until=clock() + 3600)
+        log.addHandler(handler)
+        other = logging.getLogger("jibe.bucket")
+        other.addHandler(handler)
+        handler.flush()  # the worker picks the mutes up on its flush tick
+        log.warning("muted %d", 1)
+        other.warning("shown %d", 1)
+        other.removeHandler(handler)
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert "shown 1" in texts(message) and "muted 1" not in texts(message)
+        assert handler.stats()["muted"] == 1
+        handler.store.set_mute("jibe.provider", until=None)
+        handler.flush()
+        log.warning("back %d", 2)
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        assert any("back 2" in texts(m) for m in slack.messages("alerts"))

@@ -231,3 +231,33 @@ class TestNothingLost:
         assert logged == set(range(total))
         delivered = slack_texts(seed_slack, "general")
         assert sorted(int(t.split()[-1]) for t in delivered) == list(range(total))
+
+
+class TestToggleByReload:
+    """Switching a logger off in the file takes effect on reload; files keep every record."""
+
+    def test_disable_sync_logger_in_file(self, tmp_path: Path, seed_slack: SlackStandIn) -> None:
+        """jibe.provider.sync off after reload: its records reach the file, not the digest."""
+        path = tmp_path / "logging.json"
+        config = seed_config(tmp_path / "logs")
+        config["handlers"]["alert_slack_handler"] = {
+            "class": "jibe_alerts.SlackDigestHandler", "api_key": SEED_TOKEN,
+            "channel": "#general", "level": "WARNING", "group_wait": 0.2,
+            "group_interval": 0.2, "flush_interval": 0.05}
+        write(path, config)
+        watcher = configure(path, watch_interval=0)
+        sync = logging.getLogger("jibe.provider.sync")
+        sync.warning("before the toggle %d", 1)
+        config["handlers"]["alert_slack_handler"]["loggers"] = {
+            "jibe.provider.sync": {"enabled": False}}
+        write(path, config)
+        assert watcher.check_now() is True
+        sync.warning("after the toggle %d", 2)
+        logging.getLogger("jibe.provider").warning("provider still on %d", 3)
+        close_all()
+        digests = "\n".join(b["text"]["text"] for m in seed_slack.messages("general")
+                            for b in m.blocks if b["type"] == "section")
+        assert "after the toggle 2" not in digests
+        assert "provider still on 3" in digests
+        lines = (tmp_path / "logs" / "info.log").read_text(encoding="utf8")
+        assert "before the toggle 1" in lines and "after the toggle 2" in lines
