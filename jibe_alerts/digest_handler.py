@@ -199,7 +199,9 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
             self._flush_requested = False
             self._next_flush = tick + self.flush_interval
             now = self.window_clock()
-            self.collector.mutes = self.store.mutes(now)
+            mutes = self.store.mutes(now)
+            if getattr(self.store, "reachable", True):  # keep the last mutes through an outage
+                self.collector.mutes = mutes
             self.flusher.flush(now=now)
 
     def request_flush(self) -> None:

@@ -33,7 +33,10 @@ def run_status(*, redis_url: str | None, config: str | None, prefix: str | None,
     from jibe_alerts.stores.redis import RedisStore, describe_window  # noqa: PLC0415
 
     store = RedisStore.from_url(url, prefix=key_prefix)
-    view = describe_window(store, time.time())
+    now = time.time()
+    view = describe_window(store, now)
+    view["mutes"] = {target: (None if until == float("inf") else until)
+                     for target, until in store.mutes(now).items()}
     if as_json:
         print(json.dumps(view, indent=2, default=str))
     else:
@@ -76,6 +79,11 @@ def _render(view: dict[str, Any], url: str) -> str:
                      f"{state[:28]:28} {inc['sample'][:60]}{entities}")
         lines.append(f"{'':44}opened {_clock(inc['opened_at'])}, quiet for "
                      f"{format_duration(inc['quiet_for'])}")
+    mutes = view.get("mutes") or {}
+    lines.append(f"\n{len(mutes)} mute(s)")
+    for target, until in sorted(mutes.items()):
+        left = "until unmuted" if until is None else f"for {format_duration(until - now)}"
+        lines.append(f"  {target} muted {left}")
     counters = {k: v for k, v in sorted(view["counters"].items()) if v}
     lines.append("\ncounters: " + (", ".join(f"{k} {v:,}" for k, v in counters.items()) or "-"))
     return "\n".join(lines)

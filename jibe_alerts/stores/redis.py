@@ -13,6 +13,7 @@ nothing due. Retries back off from 0.5 s to 30 s, measured on the injected clock
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import secrets
 import threading
@@ -290,11 +291,66 @@ class RedisStore:
         self._guard([], pipe.execute)
 
     def drop_message(self, message_id: str) -> None:
-        """Forget a message record."""
-        member, pipe = rk.encode_text(message_id), self._pipe()
-        pipe.delete(self.keys.message(message_id))
-        pipe.zrem(self.keys.message_due, member).zrem(self.keys.message_updated, member)
-        self._guard([], pipe.execute)
+        """Forget a message record (and its (channel, ts) index entry)."""
+        call = lua.drop_message_call(self.keys, message_id)
+        self._guard(0, lambda: self._script("DROP_MESSAGE", call))
+
+    # -- acknowledgements, resolve requests, mutes (jibe-alerts serve, resolve rules) ----------
+
+    def acknowledge(self, keys: Sequence[str], *, by: str, at: float) -> list[str]:
+        """Mark open incidents acknowledged; their messages become due at ``at`` (an earlier
+        due time stays). Returns the keys acknowledged, in one atomic call; [] while Redis is
+        down."""
+        return self._mark(keys, at, [("acked_by", rk.encode_text(by)),
+                                     ("acked_at", rk.encode_time(at))])
+
+    def message_keys(self, channel: str, ts: str) -> list[str]:
+        """Return the keys a posted message shows (two round trips through the (channel, ts)
+        index); [] if unknown, or while Redis is down."""
+        return self._guard([], lambda: self._read_message_keys(channel, ts))
+
+    def _read_message_keys(self, channel: str, ts: str) -> list[str]:
+        found = self.client.hget(self.keys.message_index, rk.message_index_field(channel, ts))
+        if found is None:
+            return []
+        keys, overflow = self.client.hmget(self.keys.message(rk.decode_text(found)),
+                                           ["keys", "overflow_keys"])
+        if keys is None:
+            return []
+        return [*json.loads(rk.decode_text(keys)), *json.loads(rk.decode_text(overflow or b"[]"))]
+
+    def request_resolve(self, keys: Sequence[str], *, at: float) -> list[str]:
+        """Flag open incidents to resolve at the next flush; their messages become due at
+        ``at``. Returns the keys flagged, in one atomic call; [] while Redis is down."""
+        return self._mark(keys, at, [("resolve_requested", 1)])
+
+    def _mark(self, keys: Sequence[str], at: float,
+              fields: Sequence[tuple[str, rk.Arg]]) -> list[str]:
+        distinct = list(dict.fromkeys(keys))
+        if not distinct:
+            return []
+        call = lua.mark_call(self.keys, distinct, at=at, ttl=self._ttl, fields=fields)
+        marked: list[int] = self._guard([], lambda: self._script("MARK_GROUPS", call))
+        return [distinct[j - 1] for j in marked]
+
+    def set_mute(self, target: str, *, until: float | None) -> None:
+        """Mute ``target`` until ``until`` (``inf``: until unmuted; ``None`` unmutes). The
+        mutes hash outlives its longest mute by an hour, and an indefinite mute by 30 days
+        after the last read or write. Does nothing while Redis is down."""
+        call = lua.set_mute_call(self.keys, target, until, now=self._clock())
+        self._guard(0, lambda: self._script("SET_MUTE", call))
+
+    def mutes(self, now: float) -> dict[str, float]:
+        """Return the mutes in force at ``now`` (removing those over, in one atomic call);
+        {} while Redis is down."""
+        flat: list[bytes] = self._guard(
+            [], lambda: self._script("READ_MUTES", lua.mutes_call(self.keys, now)))
+        return {rk.decode_text(flat[i]): float(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    @property
+    def reachable(self) -> bool:
+        """False while Redis is known to be unreachable (the last call failed)."""
+        return self._up
 
     def counters(self) -> dict[str, int]:
         """Return the shared counters (open groups, messages, pending records…) and this

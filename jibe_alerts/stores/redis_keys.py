@@ -17,14 +17,18 @@ from dataclasses import dataclass
 
 from jibe_alerts.window_state import GroupState, MessageState, Timers
 
-__all__ = ["DEFAULT_PREFIX", "Arg", "RedisKeys", "decode_text", "encode_json", "encode_text",
-           "encode_time", "group_from_hash", "message_from_hash", "retention_ms"]
+__all__ = ["DEFAULT_PREFIX", "MUTE_RETENTION", "RETENTION_MARGIN", "Arg", "RedisKeys",
+           "decode_text", "encode_json", "encode_text", "encode_time", "group_from_hash",
+           "message_from_hash", "message_index_field", "retention_ms"]
 
 #: What the scripts accept as one ARGV entry.
 Arg = bytes | str | int | float
 DEFAULT_PREFIX = "jibe-alerts"
 #: Every key expires this long after the window's longest timer, counted from its last write.
 RETENTION_MARGIN = 3600.0
+#: The mutes hash lives this long after its last read or write while an indefinite mute is in
+#: it (a finite one keeps it until that mute ends, plus ``RETENTION_MARGIN``).
+MUTE_RETENTION = 30 * 24 * 3600.0
 _SAFE_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -48,6 +52,16 @@ def encode_json(value: object) -> bytes:
 def encode_time(value: float) -> str:
     """Return a time as the exact ``repr`` the scripts store and compare."""
     return repr(float(value))
+
+
+def message_index_field(channel: str, ts: str) -> bytes:
+    """Return the field of the (channel, ts) -> message id index for a posted message.
+
+    The channel's byte length leads, so no two (channel, ts) pairs share a field whatever
+    bytes they hold.
+    """
+    channel_bytes = encode_text(channel)
+    return b"%d:%s%s" % (len(channel_bytes), channel_bytes, encode_text(ts))
 
 
 def retention_ms(timers: Timers) -> int:
@@ -106,6 +120,16 @@ class RedisKeys:
         return self.base + "mupd"
 
     @property
+    def message_index(self) -> str:
+        """Hash: :func:`message_index_field` of a message's (channel, ts) -> its message id."""
+        return self.base + "mts"
+
+    @property
+    def mutes(self) -> str:
+        """Hash: mute target (logger name or group key) -> until (``inf``: until unmuted)."""
+        return self.base + "mutes"
+
+    @property
     def counters(self) -> str:
         """Hash of store counters (overflowed, entities dropped, incidents opened/resolved)."""
         return self.base + "counters"
@@ -157,7 +181,7 @@ def group_from_hash(fields: dict[bytes, bytes], entities: list[tuple[bytes, floa
         message_id=opt["message_id"], posted_count=int(f["posted_count"]),
         posted_level=int(f["posted_level"]), posted_at=_float(opt["posted_at"]),
         attempts=int(f["attempts"]), reminder=f["reminder"] == "1", acked_by=opt["acked_by"],
-        acked_at=_float(opt["acked_at"]))
+        acked_at=_float(opt["acked_at"]), resolve_requested=f.get("resolve_requested") == "1")
 
 
 def message_from_hash(message_id: str, fields: dict[bytes, bytes]) -> MessageState | None:

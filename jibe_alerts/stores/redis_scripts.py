@@ -5,8 +5,9 @@ Every key a script touches comes in through ``KEYS`` (all under one hash tag, se
 Python ``repr`` strings and are written back with ``%.17g``, so a float read back is the float
 written (``resolve`` compares ``active_at`` exactly). Log text arrives as raw UTF-8 bytes and
 is only stored, never parsed, except inside JSON that Python built (cjson keeps raw bytes).
-Every key a script writes gets a PEXPIRE of ``retention`` milliseconds; writes that belong to
-the flusher skip groups that no longer exist, so they never recreate a resolved group.
+Every key a script writes gets a PEXPIRE of ``retention`` milliseconds (the mutes hash: as long
+as its mutes last, see ``SET_MUTE``); writes that belong to the flusher (and acknowledgements)
+skip groups that no longer exist, so they never recreate a resolved group.
 
 Each ``*_call`` function builds the KEYS and ARGV its script's header documents.
 """
@@ -17,11 +18,14 @@ from collections.abc import Iterable, Sequence
 
 from jibe_alerts.stores.base import OVERFLOW_PREFIX, OVERFLOW_TEMPLATE, StoreLimits
 from jibe_alerts.stores.redis_keys import (
+    MUTE_RETENTION,
+    RETENTION_MARGIN,
     Arg,
     RedisKeys,
     encode_json,
     encode_text,
     encode_time,
+    message_index_field,
 )
 from jibe_alerts.window_state import (
     MAX_RESOLVED_LINES,
@@ -32,16 +36,26 @@ from jibe_alerts.window_state import (
 )
 
 #: The scripts, by name (each is registered once per client).
-SCRIPT_NAMES = ("ADD", "FORGET_MISSING", "LEASE_ACQUIRE", "LEASE_RELEASE", "RECORD_POST",
-                "RECORD_UPDATE", "REQUEUE", "RESOLVE")
-__all__ = ["ADD", "FORGET_MISSING", "LEASE_ACQUIRE", "LEASE_RELEASE", "RECORD_POST",
-           "RECORD_UPDATE", "REQUEUE", "RESOLVE", "SCRIPT_NAMES", "Call", "add_call",
-           "forget_call", "lease_call", "post_call", "requeue_call", "resolve_call",
-           "update_call"]
+SCRIPT_NAMES = ("ADD", "DROP_MESSAGE", "FORGET_MISSING", "LEASE_ACQUIRE", "LEASE_RELEASE",
+                "MARK_GROUPS", "READ_MUTES", "RECORD_POST", "RECORD_UPDATE", "REQUEUE",
+                "RESOLVE", "SET_MUTE")
+__all__ = ["ADD", "DROP_MESSAGE", "FORGET_MISSING", "LEASE_ACQUIRE", "LEASE_RELEASE",
+           "MARK_GROUPS", "READ_MUTES", "RECORD_POST", "RECORD_UPDATE", "REQUEUE", "RESOLVE",
+           "SCRIPT_NAMES", "SET_MUTE", "Call", "add_call", "drop_message_call", "forget_call",
+           "lease_call", "mark_call", "mutes_call", "post_call", "requeue_call",
+           "resolve_call", "set_mute_call", "update_call"]
 #: The KEYS and ARGV of one script call.
 Call = tuple[list[str], list[Arg]]
 
 _NUM = "local function num(x) return string.format('%.17g', x) end\n"
+
+#: Forget the (channel, ts) index entry of a message hash, unless a newer message took it.
+_UNINDEX = r"""
+local function unindex(message, index, id)
+  local field = redis.call('HGET', message, 'mts')
+  if field and redis.call('HGET', index, field) == id then redis.call('HDEL', index, field) end
+end
+"""
 
 #: Merge a batch of group deltas, exactly like ``MemoryStore._add_one`` for each in turn.
 #: A batch whose outcome the sender did not learn (a timeout) is sent again with the same
@@ -179,18 +193,21 @@ return 0
 #: Record a posted digest and attach its groups (those that still exist) to it. A group that
 #: got records (or a higher level) after it was read is shown stale: the message is then due
 #: again at ``changed_due`` (records added meanwhile by any process are never left unshown).
-#: KEYS[1] outbox, KEYS[2] mdue, KEYS[3] mupd, KEYS[4] message hash, KEYS[5..] group hashes.
+#: The message is indexed by (channel, ts) for ``message_keys``; index entries of messages that
+#: expired unseen (never dropped) are swept once they outnumber the live ones.
+#: KEYS[1] outbox, KEYS[2] mdue, KEYS[3] mupd, KEYS[4] message hash, KEYS[5] (channel, ts)
+#: index hash, KEYS[6..] group hashes.
 #: ARGV[1] message id, ARGV[2] channel, ARGV[3] ts, ARGV[4] now, ARGV[5] next_due,
 #: ARGV[6] JSON of shown keys, ARGV[7] JSON of overflow keys, ARGV[8] retention (ms),
-#: ARGV[9] changed_due, ARGV[10..] three per group hash KEYS[4 + j]: group key, posted_count,
-#: posted_level.
+#: ARGV[9] changed_due, ARGV[10] the message's index field, ARGV[11..] three per group hash
+#: KEYS[5 + j]: group key, posted_count, posted_level.
 RECORD_POST = _NUM + r"""
 local id, now = ARGV[1], ARGV[4]
 local due = tonumber(ARGV[5])
 redis.call('HSET', KEYS[4], 'channel', ARGV[2], 'ts', ARGV[3], 'keys', ARGV[6],
-  'overflow_keys', ARGV[7], 'posted_at', now, 'updated_at', now)
-for j = 5, #KEYS do
-  local a = 10 + (j - 5) * 3
+  'overflow_keys', ARGV[7], 'posted_at', now, 'updated_at', now, 'mts', ARGV[10])
+for j = 6, #KEYS do
+  local a = 11 + (j - 6) * 3
   if redis.call('HEXISTS', KEYS[j], 'count') == 1 then
     local cur = redis.call('HMGET', KEYS[j], 'count', 'level')
     if tonumber(cur[1]) > tonumber(ARGV[a + 1]) or tonumber(cur[2]) > tonumber(ARGV[a + 2]) then
@@ -203,18 +220,28 @@ for j = 5, #KEYS do
 end
 redis.call('ZADD', KEYS[2], num(due), id)
 redis.call('ZADD', KEYS[3], now, id)
-for j = 1, 4 do redis.call('PEXPIRE', KEYS[j], ARGV[8]) end
+redis.call('HSET', KEYS[5], ARGV[10], id)
+if redis.call('HLEN', KEYS[5]) > 2 * redis.call('ZCARD', KEYS[3]) + 64 then
+  local index = redis.call('HGETALL', KEYS[5])
+  for i = 1, #index, 2 do
+    if not redis.call('ZSCORE', KEYS[3], index[i + 1]) then
+      redis.call('HDEL', KEYS[5], index[i])
+    end
+  end
+end
+for j = 1, 5 do redis.call('PEXPIRE', KEYS[j], ARGV[8]) end
 return 1
 """
 
 #: Store what a message shows now; detach groups that left it; forget it when none is left.
-#: KEYS[1] mdue, KEYS[2] mupd, KEYS[3] message hash, KEYS[4..] hashes of every group the
-#: message may show. ARGV[1] message id, ARGV[2] updated_at, ARGV[3] next_due ('' = none),
-#: ARGV[4] retention (ms), ARGV[5] JSON list of resolved lines to append (kept: the last
-#: ARGV[6]), ARGV[7..] three per group hash KEYS[3 + j]: group key, posted_count and
-#: posted_level ('' for both when the group is not among ``shown``).
+#: KEYS[1] mdue, KEYS[2] mupd, KEYS[3] message hash, KEYS[4] (channel, ts) index hash,
+#: KEYS[5..] hashes of every group the message may show. ARGV[1] message id, ARGV[2]
+#: updated_at, ARGV[3] next_due ('' = none), ARGV[4] retention (ms), ARGV[5] JSON list of
+#: resolved lines to append (kept: the last ARGV[6]), ARGV[7..] three per group hash
+#: KEYS[4 + j]: group key, posted_count and posted_level ('' for both when the group is not
+#: among ``shown``).
 #: Returns 0 if the message record is gone, else 1.
-RECORD_UPDATE = r"""
+RECORD_UPDATE = _UNINDEX + r"""
 local id = ARGV[1]
 if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 redis.call('HSET', KEYS[3], 'updated_at', ARGV[2])
@@ -226,8 +253,8 @@ if ARGV[5] ~= '[]' then
   redis.call('HSET', KEYS[3], 'resolved', cjson.encode(lines))
 end
 local attached = {}
-for j = 4, #KEYS do
-  local a = 7 + (j - 4) * 3
+for j = 5, #KEYS do
+  local a = 7 + (j - 5) * 3
   if redis.call('HGET', KEYS[j], 'message_id') == id then
     attached[ARGV[a]] = true
     if ARGV[a + 1] ~= '' then
@@ -244,6 +271,7 @@ local function keep(field)
 end
 local keys, overflow = keep('keys'), keep('overflow_keys')
 if #keys == 0 and #overflow == 0 then
+  unindex(KEYS[3], KEYS[4], id)
   redis.call('DEL', KEYS[3])
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
@@ -258,7 +286,7 @@ if ARGV[3] == '' then
 else
   redis.call('ZADD', KEYS[1], ARGV[3], id)
 end
-for j = 1, 3 do redis.call('PEXPIRE', KEYS[j], ARGV[4]) end
+for j = 1, 4 do redis.call('PEXPIRE', KEYS[j], ARGV[4]) end
 return 1
 """
 
@@ -322,6 +350,84 @@ end
 return 1
 """
 
+#: Forget a message record, its schedule and its (channel, ts) index entry.
+#: KEYS[1] mdue, KEYS[2] mupd, KEYS[3] message hash, KEYS[4] index hash. ARGV[1] message id.
+DROP_MESSAGE = _UNINDEX + r"""
+unindex(KEYS[3], KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+#: Set fields on the open groups among KEYS[3..] (an acknowledgement, a resolve request) and
+#: make their messages due at ``at``, never later than they already were (ZADD LT). A message
+#: counts as existing while it is in mupd, as for ``ADD``. Group hashes keep their TTL.
+#: KEYS[1] mdue, KEYS[2] mupd, KEYS[3..] group hashes. ARGV[1] at, ARGV[2] retention (ms),
+#: ARGV[3..] field, value pairs to set. Returns the 1-based positions of the groups marked.
+MARK_GROUPS = r"""
+local fields = {}
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+local marked = {}
+for j = 3, #KEYS do
+  if redis.call('HEXISTS', KEYS[j], 'count') == 1 then
+    redis.call('HSET', KEYS[j], unpack(fields))
+    local id = redis.call('HGET', KEYS[j], 'message_id')
+    if id and redis.call('ZSCORE', KEYS[2], id) then
+      redis.call('ZADD', KEYS[1], 'LT', ARGV[1], id)
+      redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    end
+    marked[#marked + 1] = j - 2
+  end
+end
+return marked
+"""
+
+#: settle(now, margin, indefinite, sweep): with ``sweep``, delete the mutes of hash KEYS[1]
+#: over at ``now``; give the hash a TTL of its longest mute left plus ``margin`` ms (at most
+#: 100 years), or ``indefinite`` ms if that is longer and a mute has no end (inf, or nan,
+#: which never compares as over). Returns the target, until pairs left, flat.
+_SETTLE_MUTES = r"""
+local function settle(now, margin, indefinite, sweep)
+  local all, kept, ms = redis.call('HGETALL', KEYS[1]), {}, 0
+  for i = 1, #all, 2 do
+    local ends = tonumber(all[i + 1]) or math.huge
+    if sweep and ends <= now then
+      redis.call('HDEL', KEYS[1], all[i])
+    else
+      kept[#kept + 1] = all[i]
+      kept[#kept + 1] = all[i + 1]
+      if ends == math.huge or ends ~= ends then
+        ms = math.max(ms, indefinite)
+      else
+        ms = math.max(ms, math.min(3153600000000, math.max(0, ends - now) * 1000 + margin))
+      end
+    end
+  end
+  if #kept > 0 then redis.call('PEXPIRE', KEYS[1], string.format('%d', math.floor(ms))) end
+  return kept
+end
+"""
+
+#: Mute a target until a time, or unmute it; the hash's TTL follows (see ``settle``).
+#: KEYS[1] mutes hash. ARGV[1] target, ARGV[2] until ('' = unmute), ARGV[3] the setter's
+#: clock, ARGV[4] margin (ms), ARGV[5] TTL while an indefinite mute is kept (ms).
+SET_MUTE = _SETTLE_MUTES + r"""
+if ARGV[2] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+settle(tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), false)
+return 1
+"""
+
+#: Return the mutes in force at ``now`` (flat target, until pairs), deleting those over.
+#: KEYS[1] mutes hash. ARGV[1] now, ARGV[2] margin (ms), ARGV[3] indefinite TTL (ms).
+READ_MUTES = _SETTLE_MUTES + r"""
+return settle(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), true)
+"""
+
 
 # -- calling conventions ------------------------------------------------------------------------
 
@@ -356,11 +462,12 @@ def post_call(ks: RedisKeys, message: MessageState, groups: Sequence[GroupState]
               next_due: float, changed_due: float, ttl: int) -> Call:
     """KEYS and ARGV of :data:`RECORD_POST` (``groups``: shown, then overflow)."""
     keys = [ks.outbox, ks.message_due, ks.message_updated, ks.message(message.id),
-            *(ks.group(g.key) for g in groups)]
+            ks.message_index, *(ks.group(g.key) for g in groups)]
     args: list[Arg] = [
         message.id, encode_text(message.channel), encode_text(message.ts),
         encode_time(message.posted_at), encode_time(next_due), encode_json(message.keys),
-        encode_json(message.overflow_keys), ttl, encode_time(changed_due)]
+        encode_json(message.overflow_keys), ttl, encode_time(changed_due),
+        message_index_field(message.channel, message.ts)]
     for group in groups:
         args += [encode_text(group.key), group.count, group.level]
     return keys, args
@@ -372,7 +479,7 @@ def update_call(ks: RedisKeys, message: MessageState, shown: Sequence[GroupState
     """KEYS and ARGV of :data:`RECORD_UPDATE`."""
     posted = {g.key: g for g in shown}
     candidates = list(dict.fromkeys([*message.keys, *message.overflow_keys, *posted]))
-    keys = [ks.message_due, ks.message_updated, ks.message(message.id),
+    keys = [ks.message_due, ks.message_updated, ks.message(message.id), ks.message_index,
             *map(ks.group, candidates)]
     args: list[Arg] = [encode_text(message.id), encode_time(updated_at),
                        "" if next_due is None else encode_time(next_due), ttl,
@@ -407,3 +514,31 @@ def forget_call(ks: RedisKeys, groups: Sequence[str], messages: Iterable[str]) -
     return ([ks.outbox, ks.message_due, ks.message_updated, *map(ks.group, groups),
              *map(ks.message, messages)],
             [len(groups), *map(encode_text, groups), *map(encode_text, messages)])
+
+
+def drop_message_call(ks: RedisKeys, message_id: str) -> Call:
+    """KEYS and ARGV of :data:`DROP_MESSAGE`."""
+    return ([ks.message_due, ks.message_updated, ks.message(message_id), ks.message_index],
+            [encode_text(message_id)])
+
+
+def mark_call(ks: RedisKeys, keys: Sequence[str], *, at: float, ttl: int,
+              fields: Sequence[tuple[str, Arg]]) -> Call:
+    """KEYS and ARGV of :data:`MARK_GROUPS` (``keys``: distinct group keys)."""
+    return ([ks.message_due, ks.message_updated, *map(ks.group, keys)],
+            [encode_time(at), ttl, *(item for pair in fields for item in pair)])
+
+
+def set_mute_call(ks: RedisKeys, target: str, until: float | None, *, now: float) -> Call:
+    """KEYS and ARGV of :data:`SET_MUTE` (``now``: the setter's clock, for the TTL)."""
+    return [ks.mutes], [encode_text(target), "" if until is None else encode_time(until),
+                        encode_time(now), *_mute_retention()]
+
+
+def mutes_call(ks: RedisKeys, now: float) -> Call:
+    """KEYS and ARGV of :data:`READ_MUTES`."""
+    return [ks.mutes], [encode_time(now), *_mute_retention()]
+
+
+def _mute_retention() -> tuple[int, int]:
+    return round(1000 * RETENTION_MARGIN), round(1000 * MUTE_RETENTION)

@@ -72,12 +72,66 @@ class TestKeyLayout:
                                     now=T0 + 30, next_due=T0 + 330, changed_due=T0 + 330)
         store.add([delta()], now=T0 + 40, timers=TIMERS)
         store.record_update(message, shown=groups, updated_at=T0 + 330, next_due=T0 + 630)
+        store.acknowledge(["a1"], by="U1", at=T0 + 331)
+        store.request_resolve(["a1"], at=T0 + 332)
         store.requeue(groups, due_at=T0 + 700, failed=True)
         keys = all_keys(client)
-        assert len(keys) == 11
+        assert len(keys) == 12
         assert all(k.startswith(BASE) for k in keys)
         ttls = {k: client.pttl(k) for k in keys}
         assert all(0 < ttl <= retention_ms(TIMERS) for ttl in ttls.values()), ttls
+
+    def test_a_message_dropped_after_the_due_key_emptied_keeps_every_ttl(
+            self, store: RedisStore, client: redis.Redis) -> None:
+        """An ack that recreates the message schedule (emptied by record_update) gives it a
+        TTL, and dropping the message leaves no key without one."""
+        store.add([delta()], now=T0, timers=TIMERS)
+        [groups] = store.due(T0 + 30).outbox.values()
+        message = store.record_post(channel="C1", ts="1.0", shown=groups, overflow=[],
+                                    now=T0 + 30, next_due=T0 + 330, changed_due=T0 + 330)
+        store.record_update(message, shown=groups, updated_at=T0 + 330, next_due=None)
+        assert client.exists(store.keys.message_due) == 0
+        assert store.acknowledge(["a1"], by="U1", at=T0 + 400) == ["a1"]
+        assert all(client.pttl(k) > 0 for k in all_keys(client))
+        store.drop_message(message.id)
+        assert client.exists(store.keys.message(message.id), store.keys.message_index) == 0
+        assert all(client.pttl(k) > 0 for k in all_keys(client))
+
+    def test_the_mutes_hash_outlives_its_mutes(self, store: RedisStore, clock: FakeClock,
+                                               client: redis.Redis) -> None:
+        """The mutes hash lives until its longest finite mute ends plus an hour, an infinite
+        mute 30 days after the last read or write, and goes with its last mute."""
+        day, key = 24 * 3600.0, store.keys.mutes
+        store.set_mute("long", until=clock() + 90 * day)
+        assert 90 * day * 1000 < client.pttl(key) <= (90 * day + 3600) * 1000
+        store.set_mute("forever", until=float("inf"))
+        store.set_mute("long", until=None)
+        assert 30 * day * 1000 <= client.pttl(key) <= (30 * day + 3600) * 1000
+        client.pexpire(key, 5000)
+        assert store.mutes(clock()) == {"forever": float("inf")}
+        assert client.pttl(key) >= 30 * day * 1000  # reading renews it
+        store.set_mute("brief", until=clock() + 60)
+        store.set_mute("forever", until=None)
+        assert 0 < client.pttl(key) <= (60 + 3600) * 1000
+        assert store.mutes(clock() + 60) == {}
+        assert client.exists(key) == 0
+
+    def test_index_entries_of_expired_messages_are_swept(self, store: RedisStore,
+                                                         client: redis.Redis) -> None:
+        """Index entries of message records that expired unseen do not pile up: once they
+        outnumber the live ones by 64 the next post sweeps them."""
+        store.add([delta()], now=T0, timers=TIMERS)
+        [groups] = store.due(T0 + 30).outbox.values()
+        for n in range(70):
+            message = store.record_post(channel="C1", ts=f"{n}.0", shown=groups, overflow=[],
+                                        now=T0 + 30, next_due=T0 + 60, changed_due=T0 + 60)
+            client.delete(store.keys.message(message.id))  # as if it expired
+            client.zrem(store.keys.message_updated, message.id)
+        assert client.hlen(store.keys.message_index) < 70
+        assert store.message_keys("C1", "69.0") == []
+        store.record_post(channel="C1", ts="live", shown=groups, overflow=[], now=T0 + 30,
+                          next_due=T0 + 60, changed_due=T0 + 60)
+        assert store.message_keys("C1", "live") == ["a1"]
 
     def test_custom_prefix_separates_deployments(self, redis_url: str,
                                                  client: redis.Redis) -> None:
@@ -150,6 +204,53 @@ class TestHostileText:
         assert store.counters()["store_errors"] == 0
         client.close()
 
+    @pytest.mark.parametrize("where", ["redis", "cluster"])
+    def test_hostile_targets_channels_and_ts(self, request: pytest.FixtureRequest,
+                                             where: str) -> None:
+        """Hostile mute targets, acking users, channels and ts round trip exactly, shape no
+        key name and cause no cross-slot error."""
+        client: redis.Redis | RedisCluster
+        if where == "redis":
+            client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        else:
+            client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        store = RedisStore(client)
+        store.add([delta(text) for text in HOSTILE], now=T0, timers=TIMERS)
+        shown = [g for gs in store.due(T0, everything=True).outbox.values() for g in gs]
+        for n, text in enumerate(HOSTILE):
+            store.record_post(channel=text, ts=HOSTILE[-1 - n], shown=shown[n:n + 1],
+                              overflow=[], now=T0, next_due=T0 + 60, changed_due=T0 + 60)
+            store.set_mute(text, until=T0 + n if n else float("inf"))
+        for n, text in enumerate(HOSTILE):
+            assert store.message_keys(text, HOSTILE[-1 - n]) == [shown[n].key]
+        assert store.message_keys(HOSTILE[1], HOSTILE[0]) == []
+        keys = [g.key for g in shown]
+        assert store.acknowledge(keys, by=HOSTILE[1], at=T0 + 1) == keys
+        assert store.request_resolve(keys[::-1], at=T0 + 1) == keys[::-1]
+        groups = [g for _, gs in store.due(T0 + 1).messages for g in gs]
+        assert sorted(g.key for g in groups) == sorted(HOSTILE)
+        assert {(g.acked_by, g.resolve_requested) for g in groups} == {(HOSTILE[1], True)}
+        assert store.mutes(T0 + 1) == {HOSTILE[0]: float("inf"),
+                                       **{t: T0 + n for n, t in enumerate(HOSTILE) if n > 1}}
+        names = set(all_keys(client))
+        ks = RedisKeys()
+        assert {ks.mutes, ks.message_index} <= names
+        assert all(n.startswith(BASE) and len(n) < 100 for n in names)
+        assert store.counters()["store_errors"] == 0
+        client.close()
+
+    def test_channel_and_ts_cannot_be_confused(self, store: RedisStore) -> None:
+        """("a\x00b", "c") and ("a", "\x00bc") or ("a\x00", "bc") are distinct messages."""
+        store.add([delta("k1"), delta("k2"), delta("k3")], now=T0, timers=TIMERS)
+        groups = {g.key: g for gs in store.due(T0, everything=True).outbox.values()
+                  for g in gs}
+        for key, (channel, ts) in zip(groups, [("a\x00b", "c"), ("a", "\x00bc"),
+                                               ("a\x00", "bc")], strict=True):
+            store.record_post(channel=channel, ts=ts, shown=[groups[key]], overflow=[],
+                              now=T0, next_due=T0 + 60, changed_due=T0 + 60)
+        assert [store.message_keys("a\x00b", "c"), store.message_keys("a", "\x00bc"),
+                store.message_keys("a\x00", "bc")] == [["k1"], ["k2"], ["k3"]]
+
     def test_keys_are_exactly_the_expected_ones(self, store: RedisStore,
                                                 client: redis.Redis) -> None:
         """A group with a hostile key gets exactly its hash, entities and samples keys."""
@@ -205,6 +306,15 @@ class TestRoundTrips:
         assert CountingConnection.seen["commands"] < 100
         assert CountingConnection.seen["round_trips"] <= 20
         assert sorted(g.count for g in groups) == [1000] * 10
+        keys = [g.key for g in groups]
+        store.set_mute("app", until=float("inf"))
+        for call in (lambda: store.acknowledge(keys, by="U1", at=T0 + 40),
+                     lambda: store.request_resolve(keys, at=T0 + 40),
+                     lambda: store.mutes(T0 + 40)):
+            call()  # the first use of a script loads it
+            CountingConnection.seen.update(commands=0, round_trips=0)
+            assert call()
+            assert CountingConnection.seen == {"commands": 1, "round_trips": 1}
         client.close()
 
 
@@ -254,6 +364,27 @@ class TestOutage:
         store.release_lease("me")
         assert store.counters()["redis_up"] == 0
         assert describe_window(store, T0)["redis_up"] is False
+
+    def test_acks_lookups_and_mutes_answer_empty_at_once_while_redis_is_down(
+            self, redis_server: RedisServer, store: RedisStore, clock: FakeClock) -> None:
+        """Against a killed Redis the new calls never raise and return [] or {} promptly,
+        including the first call that meets the dead server."""
+        store.add([delta()], now=T0, timers=TIMERS)
+        [groups] = store.due(T0 + 30).outbox.values()
+        store.record_post(channel="C1", ts="1.0", shown=groups, overflow=[], now=T0 + 30,
+                          next_due=T0 + 60, changed_due=T0 + 60)
+        store.set_mute("app", until=float("inf"))
+        redis_server.kill()
+        for _ in range(2):  # the first round meets the dead server, the second backs off
+            started = time.monotonic()
+            assert store.acknowledge(["a1"], by="U1", at=T0 + 40) == []
+            assert store.message_keys("C1", "1.0") == []
+            assert store.request_resolve(["a1"], at=T0 + 40) == []
+            store.set_mute("app", until=None)
+            assert store.mutes(T0 + 40) == {}
+            assert time.monotonic() - started < 2.0
+            clock.advance(1)
+        assert store.counters()["store_errors"] == 0
 
     def test_retries_back_off_on_the_clock(self, redis_server: RedisServer,
                                            store: RedisStore, clock: FakeClock) -> None:

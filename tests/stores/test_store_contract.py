@@ -326,3 +326,121 @@ class TestResolvedLines:
         assert len(again.resolved) == 20
         assert again.resolved[0] == "✅ line 5 &lt;x&gt;"
         assert again.resolved[-1] == "✅ line 24 &lt;x&gt;"
+
+
+def posted(store: WindowStore, *, next_due: float = T0 + 3600) -> str:
+    """Open a1 and b2 at T0 and post them at T0 + 30 as message ts "1.0" in #alerts."""
+    store.add([delta("a1"), delta("b2")], now=T0, timers=TIMERS)
+    shown = list(outbox(store, T0 + 30).values())
+    return store.record_post(channel="#alerts", ts="1.0", shown=shown, overflow=[],
+                             now=T0 + 30, next_due=next_due, changed_due=next_due).id
+
+
+def message_groups(store: WindowStore, now: float) -> dict[str, GroupState]:
+    """The groups of the messages due at ``now``, by key."""
+    return {g.key: g for _, groups in store.due(now).messages for g in groups}
+
+
+class TestAcknowledge:
+    def test_ack_marks_the_group_and_makes_its_message_due_at_once(
+            self, store: WindowStore) -> None:
+        """The acked group shows who and when, and its message is due at the ack, not before."""
+        posted(store)
+        assert store.acknowledge(["a1", "a1"], by="U42", at=T0 + 100) == ["a1"]
+        assert store.due(T0 + 99.9).messages == []
+        groups = message_groups(store, T0 + 100)
+        assert (groups["a1"].acked_by, groups["a1"].acked_at) == ("U42", T0 + 100)
+        assert (groups["b2"].acked_by, groups["b2"].acked_at) == (None, None)
+
+    def test_ack_never_postpones_an_earlier_due_time(self, store: WindowStore) -> None:
+        """A message already due before the ack stays due at its earlier time."""
+        posted(store, next_due=T0 + 60)
+        assert store.acknowledge(["b2"], by="U1", at=T0 + 100) == ["b2"]
+        assert message_groups(store, T0 + 60)["b2"].acked_by == "U1"
+
+    def test_ack_of_a_group_not_posted_yet_shows_in_the_outbox(self, store: WindowStore) -> None:
+        """An incident still waiting for its first digest carries the ack into it."""
+        store.add([delta()], now=T0, timers=TIMERS)
+        assert store.acknowledge(["a1"], by="U7", at=T0 + 5) == ["a1"]
+        assert outbox(store, T0 + 29) == {}
+        assert outbox(store, T0 + 30)["a1"].acked_by == "U7"
+
+    def test_ack_of_resolved_or_unknown_keys_does_nothing(self, store: WindowStore) -> None:
+        """Keys of resolved or never-seen incidents are ignored and open nothing."""
+        store.add([delta()], now=T0, timers=TIMERS)
+        store.resolve([outbox(store, T0 + 30)["a1"]])
+        assert store.acknowledge(["a1", "nope"], by="U1", at=T0 + 40) == []
+        assert store.acknowledge([], by="U1", at=T0 + 40) == []
+        assert outbox(store, T0 + 10_000, everything=True) == {}
+        assert store.counters()["open_groups"] == 0
+
+
+class TestMessageKeys:
+    def test_a_posted_message_is_found_by_channel_and_ts(self, store: WindowStore) -> None:
+        """message_keys returns the shown then overflow keys; another channel or ts: []."""
+        store.add([delta("a1"), delta("b2"), delta("c3")], now=T0, timers=TIMERS)
+        groups = outbox(store, T0 + 30)
+        store.record_post(channel="C0123", ts="1712.000100", shown=[groups["a1"], groups["b2"]],
+                          overflow=[groups["c3"]], now=T0 + 30, next_due=T0 + 60,
+                          changed_due=T0 + 60)
+        assert store.message_keys("C0123", "1712.000100") == ["a1", "b2", "c3"]
+        assert store.message_keys("C9999", "1712.000100") == []
+        assert store.message_keys("C0123", "1712.0001") == []
+
+    def test_keys_follow_updates_and_vanish_with_the_message(self, store: WindowStore) -> None:
+        """After an update only attached groups are listed; after drop_message, nothing."""
+        message_id = posted(store)
+        ((message, groups),) = store.due(T0 + 3600).messages
+        assert store.resolve([g for g in groups if g.key == "a1"]) == ["a1"]
+        store.record_update(message, shown=[], updated_at=T0 + 3600, next_due=T0 + 7200)
+        assert store.message_keys("#alerts", "1.0") == ["b2"]
+        store.drop_message(message_id)
+        assert store.message_keys("#alerts", "1.0") == []
+
+    def test_a_message_forgotten_by_record_update_is_unknown(self, store: WindowStore) -> None:
+        """Once its last group resolves and the update drops the record, message_keys is []."""
+        posted(store)
+        ((message, groups),) = store.due(T0 + 3600).messages
+        store.resolve(groups)
+        store.record_update(message, shown=[], updated_at=T0 + 3600, next_due=T0 + 7200)
+        assert store.message_keys("#alerts", "1.0") == []
+
+
+class TestRequestResolve:
+    def test_request_flags_the_group_and_makes_its_message_due(self, store: WindowStore) -> None:
+        """The flagged group shows resolve_requested in its due message from ``at`` on."""
+        posted(store)
+        assert store.request_resolve(["b2", "gone"], at=T0 + 200) == ["b2"]
+        assert store.due(T0 + 199).messages == []
+        groups = message_groups(store, T0 + 200)
+        assert (groups["a1"].resolve_requested, groups["b2"].resolve_requested) == (False, True)
+
+    def test_request_for_a_group_not_posted_yet(self, store: WindowStore) -> None:
+        """An outbox group is flagged too; a resolved one is ignored."""
+        store.add([delta("a1"), delta("b2")], now=T0, timers=TIMERS)
+        store.resolve([outbox(store, T0 + 30)["b2"]])
+        assert store.request_resolve(["a1", "b2"], at=T0 + 31) == ["a1"]
+        assert outbox(store, T0 + 31)["a1"].resolve_requested is True
+        assert store.counters()["open_groups"] == 1
+
+
+class TestMutes:
+    def test_finite_and_indefinite_mutes(self, store: WindowStore) -> None:
+        """A finite mute is in force until it ends, an infinite one until unmuted."""
+        store.set_mute("app.sync", until=T0 + 60)
+        store.set_mute("a1", until=float("inf"))
+        assert store.mutes(T0) == {"app.sync": T0 + 60, "a1": float("inf")}
+        assert store.mutes(T0 + 59.5) == {"app.sync": T0 + 60, "a1": float("inf")}
+        assert store.mutes(T0 + 60) == {"a1": float("inf")}
+        assert store.mutes(T0) == {"a1": float("inf")}  # an ended mute is gone for good
+        store.set_mute("a1", until=None)
+        assert store.mutes(T0) == {}
+
+    def test_setting_again_replaces_and_unmuting_the_unknown_is_harmless(
+            self, store: WindowStore) -> None:
+        """The last set_mute of a target wins; unmuting a target never muted changes nothing."""
+        store.set_mute("app", until=float("inf"))
+        store.set_mute("app", until=T0 + 10)
+        store.set_mute("other", until=None)
+        assert store.mutes(T0) == {"app": T0 + 10}
+        assert store.mutes(T0 + 10) == {}
