@@ -27,7 +27,7 @@ from jibe_alerts.slack_delivery import (
 )
 from jibe_alerts.slack_text import escape, truncate
 from jibe_alerts.stores.base import WindowStore
-from jibe_alerts.window_plan import next_message_due, plan_message
+from jibe_alerts.window_plan import MessagePlan, next_message_due, plan_message
 from jibe_alerts.window_state import GroupState, MessageState, Timers
 
 __all__ = ["LEASE_TTL", "FlushStats", "Flusher", "LeaseLost"]
@@ -180,14 +180,17 @@ class Flusher:
                 self._reply(message.channel, message.ts, render_note("\n".join(notes)), deadline)
         if plan.remind:
             self.store.requeue(plan.remind, due_at=now, failed=False, reminder=True)
+        if plan.remind_in_thread:
+            note = "\n".join(_still_going(g) for g in plan.remind_in_thread)
+            self._reply(message.channel, message.ts, render_note(note), deadline)
         moved = resolved | {g.key for g in plan.remind}
         remaining = [_shown(g) if plan.update else g for g in groups if g.key not in moved]
         after = replace(message, updated_at=updated_at)
         self.store.record_update(
             message, shown=remaining if plan.update else [], updated_at=updated_at,
-            next_due=next_message_due(after, remaining, now=now, timers=self.timers,
-                                      ack_ttl=self.ack_ttl),
-            resolved=notes)
+            next_due=next_message_due(after, [_reminded(g, now, plan) for g in remaining],
+                                      now=now, timers=self.timers, ack_ttl=self.ack_ttl),
+            resolved=notes, reminded=[g.key for g in plan.remind_in_thread])
 
     def _update_failed(self, message: MessageState, groups: list[GroupState],
                        error: DeliveryError, *, now: float) -> None:
@@ -236,6 +239,16 @@ def _escalation(group: GroupState) -> str:
     level = logging.getLevelName(group.level)
     return (f"{level_emoji(group.level)} Escalated to *{level}*: `{escape(group.logger)}` "
             f"×{group.count:,} {truncate(escape(group.sample), 500)}")
+
+
+def _reminded(group: GroupState, now: float, plan: MessagePlan) -> GroupState:
+    return replace(group, posted_at=now) if group in plan.remind_in_thread else group
+
+
+def _still_going(group: GroupState) -> str:
+    who = f"<@{group.acked_by}>" if group.acked_by and group.acked_by.isalnum() else "on-call"
+    return (f":alarm_clock: Still happening after the acknowledgement by {who} expired: "
+            f"`{escape(group.logger)}` ×{group.count:,} {truncate(escape(group.sample), 300)}")
 
 
 def _resolution(group: GroupState) -> str:

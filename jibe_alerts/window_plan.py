@@ -21,7 +21,10 @@ class MessagePlan:
 
     resolve: list[GroupState] = field(default_factory=list)
     escalated: list[GroupState] = field(default_factory=list)
+    #: Still going after repeat_interval, never acknowledged: a fresh top-level digest.
     remind: list[GroupState] = field(default_factory=list)
+    #: Still going after an acknowledgement expired: reminded in the digest's thread.
+    remind_in_thread: list[GroupState] = field(default_factory=list)
     update: bool = False
 
 
@@ -41,11 +44,20 @@ def plan_message(message: MessageState, groups: Sequence[GroupState], *, now: fl
         if group.level > group.posted_level:
             plan.escalated.append(group)
         posted_at = group.posted_at if group.posted_at is not None else message.posted_at
-        if not is_acked(group, now, ack_ttl) and now - posted_at >= timers.repeat_interval:
+        if is_acked(group, now, ack_ttl):
+            continue
+        if group.acked_at is not None:  # acknowledged once, and the ack expired
+            expired_at = group.acked_at + ack_ttl
+            if posted_at < expired_at or now - posted_at >= timers.repeat_interval:
+                plan.remind_in_thread.append(group)
+        elif now - posted_at >= timers.repeat_interval:
             plan.remind.append(group)
     changed = any(g.changed for g in groups)
     interval_passed = now - message.updated_at >= timers.group_interval
-    plan.update = bool(plan.resolve or plan.escalated) or (changed and (force or interval_passed))
+    # An acknowledgement shows at once (it is what the person who clicked waits to see).
+    acked = any(g.acked_at is not None and g.acked_at >= message.updated_at for g in groups)
+    plan.update = bool(plan.resolve or plan.escalated or acked) or (
+        changed and (force or interval_passed))
     return plan
 
 

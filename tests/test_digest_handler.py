@@ -583,3 +583,54 @@ class TestMutes:
         clock.advance(30)
         handler.flush()
         assert any("back 2" in texts(m) for m in slack.messages("alerts"))
+
+
+class TestAcknowledge:
+    """An acknowledged incident is updated in place, not reminded, until the ack expires."""
+
+    def test_ack_updates_and_quiets_then_thread_reminder(
+            self, slack: SlackStandIn, clock: FakeClock, handlers: list[SlackDigestHandler],
+            log: logging.Logger) -> None:
+        """Ack → message shows who; records keep counting in place; no top-level reminder;
+        when the ack expires the reminder goes to the thread."""
+        handler = make(slack, clock, handlers, interactive=True, group_interval="5m",
+                       repeat_interval="1h", resolve_timeout="30m", ack_ttl="2h")
+        log.addHandler(handler)
+        log.warning("Providers Still Sync Delayed: %s", ["Eng Cloud - 1 days"])
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert any(b["type"] == "actions" for b in message.blocks)
+        keys = handler.store.message_keys(message.channel, message.ts)
+        assert handler.store.acknowledge(keys, by="U0ONCALL", at=clock()) == keys
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert "Acknowledged by <@U0ONCALL> at" in texts(message)
+        for _ in range(3 * 12):  # three hours of records, one every 5 minutes
+            clock.advance(300)
+            log.warning("Providers Still Sync Delayed: %s", ["Eng Cloud - 1 days"])
+            handler.flush()
+        messages = slack.messages("alerts")
+        assert len(messages) == 1  # no new top-level post while acknowledged, nor after
+        assert "×37" in texts(messages[0])
+        assert "Still happening after the acknowledgement by <@U0ONCALL> expired" in (
+            replies_text(messages[0]))
+
+    def test_interactive_digest_stays_within_limits(
+            self, slack: SlackStandIn, clock: FakeClock, handlers: list[SlackDigestHandler],
+            log: logging.Logger) -> None:
+        """With buttons, 100 groups still fit Slack's 50 blocks; the rest go to the thread."""
+        handler = make(slack, clock, handlers, interactive=True, max_groups=23)
+        log.addHandler(handler)
+        words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+                 "india", "juliet"]
+        for a in words:
+            for b in words:
+                log.warning(f"{a} {b} failed")
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert len(message.blocks) <= 50
+        assert "+77 more groups" in texts(message)

@@ -64,10 +64,11 @@ class WindowStore(Protocol):
 
     def record_update(self, message: MessageState, *, shown: Sequence[GroupState],
                       updated_at: float, next_due: float | None,
-                      resolved: Sequence[str] = ()) -> None:
+                      resolved: Sequence[str] = (), reminded: Sequence[str] = ()) -> None:
         """Remember that ``message`` now shows ``shown`` (as of ``updated_at``); revisit it at
         ``next_due`` (None: nothing left to watch); append ``resolved`` lines (incidents that
-        resolved in it, kept for later renders, at most ``MAX_RESOLVED_LINES``)."""
+        resolved in it, kept for later renders, at most ``MAX_RESOLVED_LINES``); restart the
+        reminder clock (``posted_at``) of the ``reminded`` groups."""
 
     def resolve(self, groups: Sequence[GroupState]) -> list[str]:
         """Close the incidents of ``groups`` that had no record since they were read.

@@ -171,7 +171,7 @@ class MemoryStore:
 
     def record_update(self, message: MessageState, *, shown: Sequence[GroupState],
                       updated_at: float, next_due: float | None,
-                      resolved: Sequence[str] = ()) -> None:
+                      resolved: Sequence[str] = (), reminded: Sequence[str] = ()) -> None:
         """Store what ``message`` shows now (``shown``) and when to look at it again."""
         with self._lock:
             stored = self._messages.get(message.id)
@@ -184,6 +184,10 @@ class MemoryStore:
                 group = self._groups.get(snapshot.key)
                 if group is not None and group.message_id == message.id:
                     group.posted_count, group.posted_level = snapshot.count, snapshot.level
+            for key in reminded:
+                group = self._groups.get(key)
+                if group is not None and group.message_id == message.id:
+                    group.posted_at = updated_at
             stored.keys = self._attached(stored.keys, message.id)
             stored.overflow_keys = self._attached(stored.overflow_keys, message.id)
             if not stored.keys and not stored.overflow_keys:

@@ -261,10 +261,11 @@ class RedisStore:
 
     def record_update(self, message: MessageState, *, shown: Sequence[GroupState],
                       updated_at: float, next_due: float | None,
-                      resolved: Sequence[str] = ()) -> None:
+                      resolved: Sequence[str] = (), reminded: Sequence[str] = ()) -> None:
         """Store what ``message`` shows now; forget it once no group is attached."""
         call = lua.update_call(self.keys, message, shown, updated_at=updated_at,
-                               next_due=next_due, resolved=resolved, ttl=self._ttl)
+                               next_due=next_due, resolved=resolved, reminded=reminded,
+                               ttl=self._ttl)
         self._guard(0, lambda: self._script("RECORD_UPDATE", call))
 
     def resolve(self, groups: Sequence[GroupState]) -> list[str]:

@@ -237,9 +237,9 @@ return 1
 #: KEYS[1] mdue, KEYS[2] mupd, KEYS[3] message hash, KEYS[4] (channel, ts) index hash,
 #: KEYS[5..] hashes of every group the message may show. ARGV[1] message id, ARGV[2]
 #: updated_at, ARGV[3] next_due ('' = none), ARGV[4] retention (ms), ARGV[5] JSON list of
-#: resolved lines to append (kept: the last ARGV[6]), ARGV[7..] three per group hash
+#: resolved lines to append (kept: the last ARGV[6]), ARGV[7..] four per group hash
 #: KEYS[4 + j]: group key, posted_count and posted_level ('' for both when the group is not
-#: among ``shown``).
+#: among ``shown``), '1' when a reminder went out for it (its posted_at becomes updated_at).
 #: Returns 0 if the message record is gone, else 1.
 RECORD_UPDATE = _UNINDEX + r"""
 local id = ARGV[1]
@@ -254,12 +254,13 @@ if ARGV[5] ~= '[]' then
 end
 local attached = {}
 for j = 5, #KEYS do
-  local a = 7 + (j - 5) * 3
+  local a = 7 + (j - 5) * 4
   if redis.call('HGET', KEYS[j], 'message_id') == id then
     attached[ARGV[a]] = true
     if ARGV[a + 1] ~= '' then
       redis.call('HSET', KEYS[j], 'posted_count', ARGV[a + 1], 'posted_level', ARGV[a + 2])
     end
+    if ARGV[a + 3] == '1' then redis.call('HSET', KEYS[j], 'posted_at', ARGV[2]) end
   end
 end
 local function keep(field)
@@ -475,7 +476,7 @@ def post_call(ks: RedisKeys, message: MessageState, groups: Sequence[GroupState]
 
 def update_call(ks: RedisKeys, message: MessageState, shown: Sequence[GroupState], *,
                 updated_at: float, next_due: float | None, resolved: Sequence[str] = (),
-                ttl: int) -> Call:
+                reminded: Sequence[str] = (), ttl: int) -> Call:
     """KEYS and ARGV of :data:`RECORD_UPDATE`."""
     posted = {g.key: g for g in shown}
     candidates = list(dict.fromkeys([*message.keys, *message.overflow_keys, *posted]))
@@ -486,7 +487,8 @@ def update_call(ks: RedisKeys, message: MessageState, shown: Sequence[GroupState
                        encode_json(list(resolved)), MAX_RESOLVED_LINES]
     for key in candidates:
         group = posted.get(key)
-        args += [encode_text(key), *((group.count, group.level) if group else ("", ""))]
+        args += [encode_text(key), *((group.count, group.level) if group else ("", "")),
+                 "1" if key in reminded else ""]
     return keys, args
 
 

@@ -444,3 +444,17 @@ class TestMutes:
         store.set_mute("other", until=None)
         assert store.mutes(T0) == {"app": T0 + 10}
         assert store.mutes(T0 + 10) == {}
+
+
+class TestReminded:
+    def test_reminded_restarts_the_reminder_clock(self, store: WindowStore) -> None:
+        """record_update(reminded=...) sets those groups' posted_at to updated_at."""
+        store.add([delta("a1"), delta("b2")], now=T0, timers=TIMERS)
+        groups = list(outbox(store, T0 + 30).values())
+        message = store.record_post(channel="#alerts", ts="1.0", shown=groups, overflow=[],
+                                    now=T0 + 30, next_due=T0 + 40, changed_due=T0 + 40)
+        store.record_update(message, shown=[], updated_at=T0 + 500, next_due=T0 + 600,
+                            reminded=["a1"])
+        ((_, again),) = store.due(T0 + 600).messages
+        posted = {g.key: g.posted_at for g in again}
+        assert posted == {"a1": T0 + 500, "b2": T0 + 30}
