@@ -1,4 +1,5 @@
-"""The ``jibe-alerts`` command: ``demo``, ``check``, ``send-test``, ``status``."""
+"""The ``jibe-alerts`` command: ``demo``, ``check``, ``send-test``, ``status``, ``serve``,
+``mute``, ``unmute``."""
 
 from __future__ import annotations
 
@@ -56,6 +57,31 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--config", help="take redis_url from this dictConfig file")
     status.add_argument("--prefix", help="key prefix (default: jibe-alerts)")
     status.add_argument("--json", action="store_true", help="print JSON")
+
+    serve = commands.add_parser(
+        "serve", help="serve Slack's Acknowledge/Mute buttons, ack reactions and /jibe",
+        description="Receive Slack's interactivity, Events API (reactions) and /jibe slash "
+                    "command on POST /slack/events (verified with $SLACK_SIGNING_SECRET), or "
+                    "over Socket Mode ($SLACK_APP_TOKEN), and apply them to the shared window.")
+    serve.add_argument("--config", required=True, help="the JSON dictConfig file")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="port, 0 for any free one (3000)")
+    serve.add_argument("--socket-mode", action="store_true",
+                       help="connect to Slack over Socket Mode instead of serving HTTP")
+    serve.add_argument("--handler", help="digest handler name (default: the config's only one)")
+
+    for verb, what in (("mute", "leave a logger's or group's records out of digests"),
+                       ("unmute", "lift a mute")):
+        sub = commands.add_parser(
+            verb, help=what, description=f"{what[0].upper()}{what[1:]} in the shared (Redis) "
+                                         "window that every digest handler reads.")
+        sub.add_argument("target", help="a logger name (its children too) or a group key")
+        if verb == "mute":
+            sub.add_argument("--for", dest="duration", metavar="DURATION",
+                             help='how long, e.g. "2h", "30m" (default: until unmuted)')
+        sub.add_argument("--config", help="take redis_url from this dictConfig file")
+        sub.add_argument("--redis", help="Redis URL (default: --config's, or $JIBE_REDIS_URL)")
+        sub.add_argument("--prefix", help="key prefix (default: the config's or jibe-alerts)")
     return parser
 
 
@@ -75,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_status(redis_url=args.redis, config=args.config, prefix=args.prefix,
                           as_json=args.json)
+    if args.command in ("serve", "mute", "unmute"):
+        return _run_window_command(args)
     from jibe_alerts.commands.demo import DemoOptions, run_demo  # noqa: PLC0415
 
     return run_demo(DemoOptions(
@@ -82,6 +110,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         group_wait=args.group_wait, group_interval=args.group_interval,
         resolve_timeout=args.resolve_timeout, out=args.out, seed=args.seed,
         slack_token=args.slack_token, channel=args.channel))
+
+
+def _run_window_command(args: argparse.Namespace) -> int:
+    """``serve``, ``mute`` and ``unmute``: the commands that act on the shared window."""
+    if args.command == "serve":
+        from jibe_alerts.commands.serve import run_serve  # noqa: PLC0415
+
+        return run_serve(config=args.config, host=args.host, port=args.port,
+                         socket_mode=args.socket_mode, handler_name=args.handler)
+    from jibe_alerts.commands.mute import run_mute, run_unmute  # noqa: PLC0415
+
+    if args.command == "mute":
+        return run_mute(args.target, duration=args.duration, redis_url=args.redis,
+                        config=args.config, prefix=args.prefix)
+    return run_unmute(args.target, redis_url=args.redis, config=args.config,
+                      prefix=args.prefix)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class SlackMethods:
             "conversations.replies": self._conversations_replies,
             "reactions.get": self._reactions_get,
             "reactions.add": self._reactions_add,
+            "usergroups.users.list": self._usergroups_users_list,
         }
 
     def dispatch(
@@ -211,6 +212,14 @@ class SlackMethods:
             raise ApiError("already_reacted")
         users.append(self._identity.bot_user_id)
         return {}
+
+    # -- user groups --------------------------------------------------------------------------
+
+    def _usergroups_users_list(self, params: Params) -> JsonDict:
+        users = self._workspace.usergroups.get(required_str(params, "usergroup"))
+        if users is None:
+            raise ApiError("no_such_subteam")
+        return {"users": list(users)}
 
     # -- shared checks ------------------------------------------------------------------------
 

@@ -54,6 +54,8 @@ class Workspace:
         self._members = set(self._initial_members)
         self._messages: dict[str, list[Message]] = {c.id: [] for c in self.channels}
         self._ts_counter = 0
+        #: User groups (``S…`` ID → member user IDs), set by tests; kept across ``clear``.
+        self.usergroups: dict[str, tuple[str, ...]] = {}
 
     def _member_ids(self, member_of: Iterable[str] | None) -> frozenset[str]:
         if member_of is None:

@@ -221,6 +221,12 @@ class SlackStandIn:
                 "event_ts": self._workspace.next_ts(),
             }
 
+    def set_usergroup(self, usergroup: str, users: Sequence[str]) -> None:
+        """Create or replace user group ``usergroup`` (an ``S…`` ID) with members ``users``, as
+        ``usergroups.users.list`` reports them; ``reset`` keeps user groups."""
+        with self._lock:
+            self._workspace.usergroups[usergroup] = tuple(users)
+
     def inject(self, method: str, fault: Fault, *, times: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` fail with ``fault``, after earlier faults."""
         with self._lock:

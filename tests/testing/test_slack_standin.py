@@ -525,6 +525,19 @@ class TestPermalinkAndEphemeral:
         assert slack.messages(ALERTS) == []
 
 
+class TestUsergroups:
+    def test_members_of_a_usergroup(self, slack: SlackStandIn, client: WebClient) -> None:
+        """usergroups.users.list returns the members set_usergroup gave, and survives reset."""
+        slack.set_usergroup("S0ONCALL", ["U1", "U2"])
+        slack.reset()
+        assert client.usergroups_users_list(usergroup="S0ONCALL")["users"] == ["U1", "U2"]
+
+    def test_unknown_usergroup_is_no_such_subteam(self, client: WebClient) -> None:
+        """An ID that names no user group gets Slack's no_such_subteam."""
+        response = api_error(lambda: client.usergroups_users_list(usergroup="S0NOPE"))
+        assert response["error"] == "no_such_subteam"
+
+
 class TestRateLimits:
     def test_burst_then_429_then_ok_after_refill(
         self, make_standin: StandInFactory, clock: FakeClock
