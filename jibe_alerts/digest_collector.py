@@ -101,10 +101,12 @@ class Collector:
                     continue
                 delta = deltas.get(key)
                 if delta is None:
+                    policy = policy_for(logger)
                     delta = deltas[key] = GroupDelta(
-                        key=key, channel=policy_for(logger).channel or self.channel,
+                        key=key, channel=policy.channel or self.channel,
                         logger=logger, template=template, sample=message, level=levelno,
                         count=0, first_seen=seen.first, last_seen=seen.last,
+                        group_wait=policy.group_wait,
                     )
                 delta.absorb(level=levelno, count=seen.count, first=seen.first, last=seen.last,
                              message=message, entities=entities, max_samples=self.max_samples)

@@ -193,16 +193,20 @@ class SlackDigestHandler(QueueingHandler[DigestItem]):
 
     def work(self) -> None:
         """Move queued records into the window; deliver what is due about once a second."""
-        self._collect()
         tick = time.monotonic()
-        if self._flush_requested or tick >= self._next_flush:
+        flush_due = self._flush_requested or tick >= self._next_flush
+        if flush_due:
+            self._refresh_mutes()  # before collecting: the first tick already obeys them
+        self._collect()
+        if flush_due:
             self._flush_requested = False
             self._next_flush = tick + self.flush_interval
-            now = self.window_clock()
-            mutes = self.store.mutes(now)
-            if getattr(self.store, "reachable", True):  # keep the last mutes through an outage
-                self.collector.mutes = mutes
-            self.flusher.flush(now=now)
+            self.flusher.flush(now=self.window_clock())
+
+    def _refresh_mutes(self) -> None:
+        mutes = self.store.mutes(self.window_clock())
+        if getattr(self.store, "reachable", True):  # keep the last mutes through an outage
+            self.collector.mutes = mutes
 
     def request_flush(self) -> None:
         """Ask the worker to deliver what is due now, without waiting (e.g. after an ack)."""

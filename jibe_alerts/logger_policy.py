@@ -1,10 +1,10 @@
-"""Per-logger settings of a digest handler: on/off, minimum level, channel.
+"""Per-logger settings of a digest handler: on/off, minimum level, channel, group_wait.
 
 Configured as the handler's ``loggers`` option::
 
     "loggers": {
         "jibe.provider.sync": {"enabled": false},
-        "jibe.provider": {"level": "ERROR", "channel": "#provider-alerts"}
+        "jibe.provider": {"level": "ERROR", "channel": "#provider-alerts", "group_wait": "10s"}
     }
 
 A logger takes the settings of its closest configured ancestor (``jibe.provider`` covers
@@ -17,12 +17,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from jibe_alerts.durations import parse_duration
 from jibe_alerts.levels import parse_level
 from jibe_alerts.slack_options import normalize_channel
 
 __all__ = ["LoggerPolicies", "LoggerPolicy"]
 
-_KEYS = ("enabled", "level", "channel")
+_KEYS = ("enabled", "level", "channel", "group_wait")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class LoggerPolicy:
     enabled: bool = True
     level: int = logging.NOTSET
     channel: str | None = None
+    group_wait: float | None = None
 
     def admits(self, levelno: int) -> bool:
         """True when a record of ``levelno`` goes into the digest."""
@@ -86,4 +88,5 @@ def _policy(name: str, spec: object) -> LoggerPolicy:
         raise ValueError("enabled must be true or false")
     level = parse_level(spec["level"]) if "level" in spec else logging.NOTSET
     channel = normalize_channel(spec["channel"]) if "channel" in spec else None
-    return LoggerPolicy(enabled=enabled, level=level, channel=channel)
+    wait = parse_duration(spec["group_wait"]) if "group_wait" in spec else None
+    return LoggerPolicy(enabled=enabled, level=level, channel=channel, group_wait=wait)

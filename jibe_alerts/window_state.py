@@ -40,6 +40,8 @@ class GroupDelta:
     last_seen: float
     entities: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
+    #: This group's own group_wait (a per-logger setting); None: the handler's.
+    group_wait: float | None = None
 
     def absorb(self, *, level: int, count: int, first: float, last: float, message: str,
                entities: Sequence[str], max_samples: int) -> None:

@@ -634,3 +634,20 @@ class TestAcknowledge:
         (message,) = slack.messages("alerts")
         assert len(message.blocks) <= 50
         assert "+77 more groups" in texts(message)
+
+
+class TestPerLoggerGroupWait:
+    """A logger's own group_wait decides when its first digest goes out."""
+
+    def test_fast_logger(self, slack: SlackStandIn, clock: FakeClock,
+                         handlers: list[SlackDigestHandler], log: logging.Logger) -> None:
+        """jibe.provider.sync with group_wait 5s posts after 5 s; other loggers wait 30 s."""
+        handler = make(slack, clock, handlers,
+                       loggers={"jibe.provider.sync": {"group_wait": "5s"}})
+        log.addHandler(handler)
+        log.warning("fast %d", 1)
+        handler.flush()
+        clock.advance(5)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert "fast 1" in texts(message)

@@ -238,3 +238,24 @@ class TestCluster:
 def _header(slack: SlackStandIn) -> str:
     return "\n".join(b["text"]["text"] for m in slack.messages("alerts") for b in m.blocks
                      if b["type"] == "header")
+
+
+class TestMuteAcrossProcesses:
+    """A mute written with the CLI is obeyed by another process on the same window."""
+
+    def test_cli_mute_reaches_a_second_process(self, redis_url: str,
+                                               slack: SlackStandIn) -> None:
+        """Muted: the other process's records make no digest; unmuted: they do."""
+        from jibe_alerts.cli import main  # noqa: PLC0415
+
+        assert main(["mute", "jibe.provider.sync", "--for", "1h", "--redis", redis_url]) == 0
+        child = spawn(redis_url, slack, records=50, wait="0.3s", linger=2)
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        assert slack.messages("alerts") == []
+        assert main(["unmute", "jibe.provider.sync", "--redis", redis_url]) == 0
+        child = spawn(redis_url, slack, records=50, wait="0.3s", linger=2)
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        (message,) = slack.messages("alerts")
+        assert texts(message).count("×50") == 5

@@ -92,7 +92,8 @@ class MemoryStore:
         )
         self._merge_details(group, delta)
         self._groups[delta.key] = group
-        self._outbox_due[delta.key] = now + timers.group_wait
+        wait = timers.group_wait if delta.group_wait is None else delta.group_wait
+        self._outbox_due[delta.key] = now + wait
         self._counters["incidents_opened"] += 1
 
     def _merge_details(self, group: GroupState, delta: GroupDelta) -> None:

@@ -68,7 +68,8 @@ end
 #: ARGV[8] the overflow group's template, ARGV[9] JSON list of deltas, each
 #: {k: key, i: KEYS index of its hash, ok: overflow key, oi: KEYS index of the overflow hash,
 #:  c: channel, l: logger, t: template, s: sample, lv: level, n: count, f: first_seen,
-#:  la: last_seen, e: {entity: count}, ss: [samples]}, ARGV[10] the batch's sequence number.
+#:  la: last_seen, e: {entity: count}, ss: [samples], w: its own group_wait (optional)},
+#: ARGV[10] the batch's sequence number.
 #: Returns the number of deltas merged (0 for a batch applied before).
 ADD = _NUM + r"""
 local done = redis.call('GET', KEYS[6])
@@ -130,7 +131,7 @@ local function open(key, g, e, s, d)
     'posted_count', 0, 'posted_level', 0, 'attempts', 0, 'reminder', 0)
   details(g, e, s, d)
   redis.call('ZADD', KEYS[1], ARGV[1], key)
-  redis.call('ZADD', KEYS[2], num(now + wait), key)
+  redis.call('ZADD', KEYS[2], num(now + (d.w or wait)), key)
   redis.call('HINCRBY', KEYS[5], 'incidents_opened', 1)
 end
 
@@ -446,7 +447,8 @@ def add_call(ks: RedisKeys, deltas: Sequence[GroupDelta], *, sender: str, seq: i
     items = [{"k": d.key, "i": at[d.key], "ok": OVERFLOW_PREFIX + d.channel,
               "oi": at[OVERFLOW_PREFIX + d.channel], "c": d.channel, "l": d.logger,
               "t": d.template, "s": d.sample, "lv": d.level, "n": d.count, "f": d.first_seen,
-              "la": d.last_seen, "e": d.entities, "ss": d.samples} for d in deltas]
+              "la": d.last_seen, "e": d.entities, "ss": d.samples,
+              **({} if d.group_wait is None else {"w": d.group_wait})} for d in deltas]
     return keys, [encode_time(now), encode_time(timers.group_wait),
                   encode_time(timers.group_interval), ttl, limits.max_open_groups,
                   limits.max_entities, limits.max_samples, OVERFLOW_TEMPLATE,

@@ -458,3 +458,12 @@ class TestReminded:
         ((_, again),) = store.due(T0 + 600).messages
         posted = {g.key: g.posted_at for g in again}
         assert posted == {"a1": T0 + 500, "b2": T0 + 30}
+
+
+class TestOwnGroupWait:
+    def test_delta_group_wait_overrides_the_timers(self, store: WindowStore) -> None:
+        """A group with its own group_wait (per-logger setting) is due after that, not 30 s."""
+        fast = dataclasses.replace(delta("f1"), group_wait=5.0)
+        store.add([fast, delta("s2")], now=T0, timers=TIMERS)
+        assert set(outbox(store, T0 + 5)) == {"f1"}
+        assert set(outbox(store, T0 + 30)) == {"f1", "s2"}
