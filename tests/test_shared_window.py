@@ -188,7 +188,7 @@ class TestRedisOutage:
         for t in threads:
             t.join()
         assert errors == []
-        assert slowest[0] < 0.1  # no logging call waited on Redis
+        assert slowest[0] < 0.5  # coarse: no logging call waited on Redis (1 s timeouts)
         total = result["count"] + 400
         wait_until(lambda: f"{total:,} records" in _header(slack), timeout=30)
         assert observer.stats()["dropped"] == 0
