@@ -272,6 +272,12 @@ _has_candidate: Final = re.compile(r"[0-9'\"\[(/\\@]").search
 # Substrings that decide which alternatives take part (one compiled regex per combination);
 # every ``requires`` entry is one of these.
 _TRIGGERS: Final = ("://", "/", ":", "::", ".", "@", "\\")
+
+
+def _triggers_in(text: str) -> tuple[bool, ...]:
+    """``tuple(t in text for t in _TRIGGERS)``, spelt out: this runs for every new line."""
+    return ("://" in text, "/" in text, ":" in text, "::" in text, "." in text, "@" in text,
+            "\\" in text)
 _PRINTABLE_ASCII: Final = tuple(chr(i) for i in range(0x21, 0x7F))
 
 
@@ -337,12 +343,20 @@ def _masker_for(present: tuple[bool, ...]) -> _Masker:
     return _Masker(compiled, tuple(kinds), replace)
 
 
+def _collapse(text: str) -> str:
+    """Return ``" ".join(text.split())``, skipping the work for text that is already so."""
+    if (text.isascii() and text.isprintable() and "  " not in text
+            and not text.startswith(" ") and not text.endswith(" ")):
+        return text  # printable ASCII has no whitespace but " ", and no doubled or edge one
+    return " ".join(text.split())
+
+
 def _prepare(text: str) -> tuple[str, _Masker | None]:
     """Cut and collapse *text*; pick the masker for it, or None when nothing can match."""
-    text = " ".join(text[:MAX_MESSAGE_CHARS].split())
+    text = _collapse(text[:MAX_MESSAGE_CHARS])
     if _has_candidate(text) is None:
         return text, None
-    return text, _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
+    return text, _masker_for(_triggers_in(text))
 
 
 def _cap(template: str) -> str:
@@ -359,10 +373,10 @@ def _cap(template: str) -> str:
 def template_uncached(text: str) -> str:
     """Return the template of *text*, computed afresh (see ``grouping.message_template``)."""
     # _prepare inlined: this is the hot path.
-    text = " ".join(text[:MAX_MESSAGE_CHARS].split())
+    text = _collapse(text[:MAX_MESSAGE_CHARS])
     if _has_candidate(text) is None:
         return text
-    masker = _masker_for(tuple(map(text.__contains__, _TRIGGERS)))
+    masker = _masker_for(_triggers_in(text))
     # The leading space is the context character for a value at the very start.
     template = masker.pattern.sub(masker.replace, " " + text)[1:]
     return template if len(template) <= MAX_TEMPLATE_CHARS else _cap(template)

@@ -893,3 +893,15 @@ class TestGrouper:
         results = [grouper.group("a", m, (), m) for m in messages]
         fresh = [Grouper().group("a", m, (), m) for m in messages]
         assert results == fresh
+
+
+class TestMaskingInternals:
+    """Hand-unrolled fast paths agree with the definitions they speed up."""
+
+    @given(st.text(alphabet=st.sampled_from(list(" :/.@\\ab1\t\n\u00a0\x1c")), max_size=40))
+    def test_fast_paths_agree(self, text: str) -> None:
+        """Trigger detection and whitespace collapsing equal their plain forms."""
+        from jibe_alerts import _masking  # noqa: PLC0415
+
+        assert _masking._triggers_in(text) == tuple(t in text for t in _masking._TRIGGERS)
+        assert _masking._collapse(text) == " ".join(text.split())
