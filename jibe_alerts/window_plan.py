@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 
 from jibe_alerts.window_state import GroupState, MessageState, Timers
 
-__all__ = ["MessagePlan", "is_acked", "next_message_due", "plan_message"]
+__all__ = ["ACK_UPDATE_GAP", "MessagePlan", "is_acked", "next_message_due", "plan_message"]
+
+#: Acknowledgements show at once, but a message is not updated for them more often than this
+#: (a burst of clicks becomes one update a second and a half; Slack allows ~50 a minute).
+ACK_UPDATE_GAP = 1.5
 
 
 @dataclass
@@ -31,6 +35,11 @@ class MessagePlan:
 def is_acked(group: GroupState, now: float, ack_ttl: float) -> bool:
     """True while an acknowledgement of ``group``'s incident is in force."""
     return group.acked_at is not None and now - group.acked_at < ack_ttl
+
+
+def _ack_pending(message: MessageState, groups: Sequence[GroupState]) -> bool:
+    """True when a group was acknowledged after the message was last rendered."""
+    return any(g.acked_at is not None and g.acked_at >= message.updated_at for g in groups)
 
 
 def plan_message(message: MessageState, groups: Sequence[GroupState], *, now: float,
@@ -55,7 +64,7 @@ def plan_message(message: MessageState, groups: Sequence[GroupState], *, now: fl
     changed = any(g.changed for g in groups)
     interval_passed = now - message.updated_at >= timers.group_interval
     # An acknowledgement shows at once (it is what the person who clicked waits to see).
-    acked = any(g.acked_at is not None and g.acked_at >= message.updated_at for g in groups)
+    acked = _ack_pending(message, groups) and now - message.updated_at >= ACK_UPDATE_GAP
     plan.update = bool(plan.resolve or plan.escalated or acked) or (
         changed and (force or interval_passed))
     return plan
@@ -69,6 +78,8 @@ def next_message_due(message: MessageState, groups: Sequence[GroupState], *, now
     candidates = []
     if any(g.changed for g in groups):
         candidates.append(message.updated_at + timers.group_interval)
+    if _ack_pending(message, groups):
+        candidates.append(message.updated_at + ACK_UPDATE_GAP)
     for group in groups:
         candidates.append(group.active_at + timers.resolve_timeout)
         posted_at = group.posted_at if group.posted_at is not None else message.posted_at

@@ -603,10 +603,12 @@ class TestAcknowledge:
         (message,) = slack.messages("alerts")
         assert any(b["type"] == "actions" for b in message.blocks)
         keys = handler.store.message_keys(message.channel, message.ts)
+        clock.advance(2)
         assert handler.store.acknowledge(keys, by="U0ONCALL", at=clock()) == keys
         handler.flush()
         (message,) = slack.messages("alerts")
         assert "Acknowledged by <@U0ONCALL> at" in texts(message)
+        assert message.edit_count == 1
         for _ in range(3 * 12):  # three hours of records, one every 5 minutes
             clock.advance(300)
             log.warning("Providers Still Sync Delayed: %s", ["Eng Cloud - 1 days"])
@@ -651,3 +653,32 @@ class TestPerLoggerGroupWait:
         handler.flush()
         (message,) = slack.messages("alerts")
         assert "fast 1" in texts(message)
+
+
+class TestAckBurst:
+    """A burst of acknowledgements on one digest becomes few updates."""
+
+    def test_burst_is_coalesced(self, slack: SlackStandIn, clock: FakeClock,
+                                handlers: list[SlackDigestHandler],
+                                log: logging.Logger) -> None:
+        """Ten acks within a second: one update now, the rest shown 1.5 s later in one more."""
+        handler = make(slack, clock, handlers, interactive=True)
+        log.addHandler(handler)
+        for i in range(10):
+            log.warning(f"shape {chr(97 + i)} failed")
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        keys = handler.store.message_keys(message.channel, message.ts)
+        clock.advance(5)
+        for n, key in enumerate(keys):
+            handler.store.acknowledge([key], by=f"U0{n}", at=clock())
+            handler.flush()
+            clock.advance(0.1)
+        assert slack.messages("alerts")[0].edit_count == 1
+        clock.advance(1.5)
+        handler.flush()
+        (message,) = slack.messages("alerts")
+        assert message.edit_count == 2
+        assert texts(message).count("Acknowledged by") == 10

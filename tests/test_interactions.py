@@ -110,6 +110,7 @@ def post_digest(slack: SlackStandIn, clock: FakeClock, **options: Any) -> Digest
 def digest(slack: SlackStandIn, clock: FakeClock) -> Iterator[Digest]:
     """A posted two-group digest whose payloads are applied on the test's thread."""
     posted = post_digest(slack, clock)
+    clock.advance(2)  # people click a while after the digest appears (ACK_UPDATE_GAP)
     yield posted
     posted.handler.close()
 
