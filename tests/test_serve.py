@@ -44,6 +44,7 @@ from tests.test_interactions import (
     acked_by,
     block_actions,
     event_callback,
+    post_digest,
     slash,
 )
 
@@ -498,18 +499,9 @@ class TestSocketMode:
     def digest(self, slack: SlackStandIn, clock: FakeClock) -> Iterator[
             tuple[SlackDigestHandler, str, str]]:
         """An embedded-store handler with a posted two-group digest."""
-        handler = SlackDigestHandler(TOKEN, "#alerts", base_url=slack.base_url,
-                                     interactive=True, group_wait=0, flush_interval=3600,
-                                     store=MemoryStore(clock=clock), clock=clock)
-        logger = logging.getLogger("jibe.provider")
-        logger.propagate = False
-        logger.addHandler(handler)
-        logger.warning("Providers Still Sync Delayed: %s", ["Eng Cloud - 1 days"])
-        logger.error("Provider sync task crashed - %s", "Marketing Assets")
-        handler.flush()
-        (message,) = slack.messages("alerts")
-        yield handler, message.channel, message.ts
-        handler.close()
+        posted = post_digest(slack, clock)
+        yield posted.handler, posted.channel, posted.ts
+        posted.handler.close()
 
     def test_envelopes_are_applied_and_acknowledged(
             self, client: RecordingSocketModeClient, slack: SlackStandIn, clock: FakeClock,
