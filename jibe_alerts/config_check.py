@@ -183,6 +183,10 @@ def _check_logger(key: str, spec: Any, handlers: Mapping[str, Any], filters: Map
         if name not in handlers:
             add(ConfigProblem(f"{key}.handlers", f"names a handler {name!r} that is not defined",
                               _did_you_mean(str(name), list(handlers), "define it in handlers")))
+    for name in spec.get("filters") or ():
+        if name not in filters:
+            add(ConfigProblem(f"{key}.filters", f"names a filter {name!r} that is not defined",
+                              "define it under filters or remove it"))
     if "propagate" in spec and not isinstance(spec["propagate"], bool):
         add(ConfigProblem(f"{key}.propagate", "must be true or false", 'write "propagate": true'))
 

@@ -129,7 +129,7 @@ class Flusher:
         self.store.record_post(channel=channel_id, ts=ts, shown=rendered.shown,
                                overflow=rendered.overflow, now=now, next_due=next_due or now,
                                changed_due=now + self.timers.group_interval)
-        for reply in render_overflow(rendered.overflow, now=now, look=self.look):
+        for reply in render_overflow(rendered.overflow, look=self.look):
             self._reply(channel_id, ts, reply, deadline)
 
     def _post_failed(self, channel: str, groups: list[GroupState], text: str,

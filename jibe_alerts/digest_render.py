@@ -81,7 +81,7 @@ def render_digest(groups: Sequence[GroupState], *, now: float, look: DigestLook,
     blocks: list[dict[str, Any]] = [
         _header(look.title, len(groups), total, reminder, len(resolved_earlier))]
     for group in shown:
-        blocks.append(_group_section(group, now, look, group.key in resolved))
+        blocks.append(_group_section(group, look, group.key in resolved))
         if look.interactive and group.key not in resolved:
             blocks.append(_group_actions(group))
     if resolved_earlier:
@@ -96,7 +96,7 @@ def render_digest(groups: Sequence[GroupState], *, now: float, look: DigestLook,
     return Rendered({"text": text, "blocks": blocks}, shown, overflow)
 
 
-def render_overflow(groups: Sequence[GroupState], *, now: float, look: DigestLook,
+def render_overflow(groups: Sequence[GroupState], *, look: DigestLook,
                     resolved: Collection[str] = ()) -> list[dict[str, Any]]:
     """Return thread-reply payloads listing ``groups`` compactly (none is left out)."""
     lines = [_compact_line(g, look, g.key in resolved) for g in sorted(groups, key=_order)]
@@ -133,7 +133,7 @@ def _header(title: str, groups: int, records: int, reminder: bool,
     return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_LIMIT)}}
 
 
-def _group_section(group: GroupState, now: float, look: DigestLook, resolved: bool
+def _group_section(group: GroupState, look: DigestLook, resolved: bool
                    ) -> dict[str, Any]:
     level = logging.getLevelName(group.level)
     status = ":white_check_mark: " if resolved else level_emoji(group.level) + " "

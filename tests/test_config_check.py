@@ -76,6 +76,13 @@ class TestCheck:
         assert any('did you mean "slack_handler"' in p for p in found)
         assert any("formatter 'fancy'" in p for p in found)
 
+    def test_logger_filter_must_exist(self) -> None:
+        """A logger naming an undefined filter is reported at its key."""
+        config = shipped()
+        config["loggers"]["jibe.bucket"]["filters"] = ["nope"]
+        (problem,) = problems_of(config)
+        assert problem.startswith("loggers.jibe.bucket.filters: names a filter 'nope'")
+
     def test_bad_format_string(self) -> None:
         """A broken %-format is caught before dictConfig sees it."""
         config = shipped()

@@ -583,6 +583,19 @@ class TestMutes:
         clock.advance(30)
         handler.flush()
         assert any("back 2" in texts(m) for m in slack.messages("alerts"))
+        # a muted group key: only that shape is left out, the logger's other ones go through
+        (muted_key,) = handler.store.message_keys(slack.messages("alerts")[-1].channel,
+                                                  slack.messages("alerts")[-1].ts)
+        handler.store.set_mute(muted_key, until=clock() + 3600)
+        handler.flush()
+        log.warning("back %d", 3)
+        log.warning("other shape %s", "x")
+        handler.flush()
+        clock.advance(30)
+        handler.flush()
+        latest = texts(slack.messages("alerts")[-1])
+        assert "other shape x" in latest and "back 3" not in latest
+        assert handler.stats()["muted"] == 2
 
 
 class TestAcknowledge:
